@@ -1,0 +1,84 @@
+"""``create_app()``: wiring only. Builds the mock's state eagerly (ASGI test transports
+send no lifespan events) and renders every error in the provider's envelope."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Router
+
+from . import admin, routes
+from .clock import Clock
+from .context import MockContext
+from .errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
+from .settings import Settings
+from .store import TaskStore
+
+log = logging.getLogger("mock_server")
+_METHOD_ORDER = {"GET": 0, "HEAD": 1, "POST": 2, "PUT": 3, "PATCH": 4, "DELETE": 5, "OPTIONS": 6}
+
+
+def render_error(error: ApiError) -> Response:
+    return Response(error.render(), status_code=error.status, headers=error.headers, media_type="application/json")
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return render_error(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown path, wrong method), in the provider's envelope."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        return render_error(NotFound(f"Unknown path: {request.method} {request.url.path}", headers=headers))
+    if exc.status_code == 405:
+        methods = {method.strip() for method in headers.get("Allow", "").split(",") if method.strip()}
+        allowed = ", ".join(sorted(methods, key=lambda method: (_METHOD_ORDER.get(method, 99), method)))
+        headers["Allow"] = allowed
+        message = f"Method {request.method} not allowed on {request.url.path}; allowed: {allowed}"
+        return render_error(MethodNotAllowed(message, headers=headers))
+    return render_error(InvalidRequest(str(exc.detail), headers=headers))
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """A bug in the mock still answers JSON (the provider's own client parses every body)."""
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return render_error(InternalError())
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: TaskStore | None = None,
+) -> Starlette:
+    """The mock as an ASGI app.
+
+    Args:
+        settings: behaviour where the provider is silent; defaults to ``Settings()``.
+        clock: the clock every time-based behaviour reads; default from ``settings.clock``.
+        store: where tasks live; default an in-memory store.
+    """
+    settings = settings or Settings()
+    mock = MockContext.build(settings, clock=clock, store=store)
+    app = Starlette(
+        routes=[*routes.routes, *admin.routes],
+        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+    )
+    app.router.redirect_slashes = False
+    app.state.mock = mock
+    return app
+
+
+def mock_of(app: Starlette | Router) -> MockContext:
+    """The state behind an app made by ``create_app()`` (for tests and the pytest plugin)."""
+    state = app.state if isinstance(app, Starlette) else None
+    assert state is not None
+    mock: MockContext = state.mock
+    return mock

@@ -1,0 +1,170 @@
+"""The ``nanobanana-mock`` command: ``serve`` the mock, or rebuild/check the spec ``bundle``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .settings import Settings
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nanobanana-mock",
+        description="An offline stand-in for EvoLink's Nano Banana image API.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="serve the mock API (defaults: 127.0.0.1:8000)")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on; 0 picks a free one (default 8000)")
+    serve.add_argument(
+        "--seed", type=int, help="seed of the random source, to replay a run (default: drawn and logged)"
+    )
+    serve.add_argument(
+        "--task-duration",
+        type=_non_negative_float,
+        metavar="SECONDS",
+        help="mock seconds from create to finish (default 10)",
+    )
+    serve.add_argument(
+        "--speed", type=_positive_float, metavar="FACTOR", help="run mock time FACTOR times faster (default 1)"
+    )
+    serve.add_argument(
+        "--clock",
+        choices=["real", "virtual"],
+        help="virtual: time moves only via POST /__mock/clock/advance (default real)",
+    )
+    serve.add_argument(
+        "--max-body-bytes", type=int, metavar="N", help="largest request body accepted (default 1048576)"
+    )
+    serve.add_argument(
+        "--retention",
+        type=_non_negative_float,
+        metavar="SECONDS",
+        help="how long finished tasks stay queryable (default 86400)",
+    )
+    serve.add_argument(
+        "--max-tasks", type=int, metavar="N", help="most tasks kept at once; the oldest go first (default 200000)"
+    )
+    serve.add_argument("--public-url", metavar="URL", help="base of result links (default: the address polled)")
+    serve.add_argument("--access-log", action="store_true", default=None, help="log every request")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+
+    bundle = commands.add_parser(
+        "bundle", help="rebuild spec/openapi.json from the seed, the query spec and the overlay"
+    )
+    bundle.add_argument("--spec-dir", type=Path, default=Path("spec"), help="folder of the spec files (default ./spec)")
+    bundle.add_argument(
+        "--check", action="store_true", help="only report whether the bundle is current (exit 1 if not)"
+    )
+    return parser
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    # Listen before announcing the address, so a client that reads it can connect at once
+    # (its connection waits in the backlog until the server accepts).
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import create_app, mock_of
+
+    try:
+        settings = Settings.from_env().with_changes(
+            host=args.host,
+            port=args.port,
+            seed=args.seed,
+            task_duration=args.task_duration,
+            speed=args.speed,
+            clock=args.clock,
+            max_body_bytes=args.max_body_bytes,
+            retention=args.retention,
+            max_tasks=args.max_tasks,
+            public_url=args.public_url,
+            access_log=args.access_log,
+        )
+    except ValueError as error:
+        print(f"nanobanana-mock: {error}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    mock = mock_of(app)
+    try:
+        sock = _bind(settings.host, settings.port)
+    except OSError as error:
+        print(f"nanobanana-mock: cannot listen on {settings.host}:{settings.port}: {error}", file=sys.stderr)
+        return 1
+    host, port = sock.getsockname()[:2]
+    shown_host = f"[{host}]" if ":" in host else host
+    summary = {
+        "url": f"http://{shown_host}:{port}",
+        "seed": mock.random.seed,
+        "clock": settings.clock,
+        "speed": settings.speed,
+        "task_duration": settings.task_duration,
+    }
+    print(f"nanobanana-mock listening on http://{shown_host}:{port}  {json.dumps(summary)}", flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        access_log=settings.access_log,
+        lifespan="off",
+        server_header=False,
+    )
+    server = uvicorn.Server(config)
+    server.run(sockets=[sock])
+    return 0
+
+
+def bundle(args: argparse.Namespace) -> int:
+    from .spec import BUNDLE_FILE, build_bundle, render_bundle, write_bundle
+
+    target = args.spec_dir / BUNDLE_FILE
+    if args.check:
+        current = target.read_text(encoding="utf-8") if target.is_file() else ""
+        if current != render_bundle(build_bundle(args.spec_dir)):
+            print(f"{target} is stale: run 'nanobanana-mock bundle'", file=sys.stderr)
+            return 1
+        print(f"{target} is current")
+        return 0
+    print(f"wrote {write_bundle(args.spec_dir)}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        return serve(args)
+    return bundle(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

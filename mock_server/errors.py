@@ -1,0 +1,146 @@
+"""Every error answer of the mock, in the provider's envelope.
+
+    ApiError                      {"error": {"code", "message", "type"[, "param"]}}
+    ├── InvalidRequest        400 invalid_request / invalid_request_error
+    ├── InvalidTaskId         400 invalid_task_id / invalid_request_error, param task_id
+    ├── Unauthorized          401 unauthorized / authentication_error
+    ├── InsufficientQuota     402 insufficient_quota / insufficient_quota
+    ├── ModelAccessDenied     403 model_access_denied / invalid_request_error
+    ├── NotFound              404 not_found / invalid_request_error
+    │   ├── TaskNotFound      404 task_not_found, param task_id
+    │   └── FileNotFound      404 file_not_found (unknown or expired result link)
+    ├── MethodNotAllowed      405 method_not_allowed, with an Allow header
+    ├── PayloadTooLarge       413 request_too_large
+    ├── RateLimited           429 rate_limit_exceeded / rate_limit_error, with Retry-After
+    └── InternalError         500 internal_error / api_error
+
+Code, type and default message of the documented statuses are the seed's examples.
+The store and validation raise these; one handler in ``app.py`` renders them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+
+class ApiError(Exception):
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    type: ClassVar[str] = "api_error"
+    default_message: ClassVar[str] = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        self.param = param
+        self.headers = dict(headers or {})
+        super().__init__(self.message)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message, "type": self.type}
+        if self.param is not None:
+            error["param"] = self.param
+        return {"error": error}
+
+    def render(self) -> bytes:
+        return json.dumps(self.body(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class InvalidRequest(ApiError):
+    status = 400
+    code = "invalid_request"
+    type = "invalid_request_error"
+    default_message = "Invalid request parameters"
+
+
+class InvalidTaskId(ApiError):
+    status = 400
+    code = "invalid_task_id"
+    type = "invalid_request_error"
+    default_message = "Invalid task ID format: must start with task-unified-"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("param", "task_id")
+        super().__init__(message, **kwargs)
+
+
+class Unauthorized(ApiError):
+    status = 401
+    code = "unauthorized"
+    type = "authentication_error"
+    default_message = "Invalid or expired token"
+
+
+class InsufficientQuota(ApiError):
+    status = 402
+    code = "insufficient_quota"
+    type = "insufficient_quota"
+    default_message = "Insufficient quota. Please top up your account."
+
+
+class ModelAccessDenied(ApiError):
+    status = 403
+    code = "model_access_denied"
+    type = "invalid_request_error"
+    default_message = "Token does not have access to model: nano-banana-beta"
+
+    @classmethod
+    def for_model(cls, model: str) -> ModelAccessDenied:
+        return cls(f"Token does not have access to model: {model}")
+
+
+class NotFound(ApiError):
+    status = 404
+    code = "not_found"
+    type = "invalid_request_error"
+    default_message = "Not found"
+
+
+class TaskNotFound(NotFound):
+    code = "task_not_found"
+    default_message = "Task not found"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"Task not found: {task_id}", param="task_id")
+
+
+class FileNotFound(NotFound):
+    code = "file_not_found"
+    default_message = "File not found or expired: result links are valid for 24 hours"
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    code = "method_not_allowed"
+    type = "invalid_request_error"
+    default_message = "Method not allowed"
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+    code = "request_too_large"
+    type = "invalid_request_error"
+    default_message = "Request body too large"
+
+
+class RateLimited(ApiError):
+    status = 429
+    code = "rate_limit_exceeded"
+    type = "rate_limit_error"
+    default_message = "Too many requests, please try again later"
+
+
+class InternalError(ApiError):
+    pass
+
+
+DOCUMENTED: dict[int, type[ApiError]] = {
+    cls.status: cls for cls in (InvalidRequest, Unauthorized, InsufficientQuota, ModelAccessDenied, RateLimited)
+} | {500: InternalError}
+"""The seed's example answer for each status it documents, by status."""

@@ -1,0 +1,112 @@
+"""A task's life as data: a plan fixed at creation, and ``view(plan, now)``.
+
+No loop advances tasks. What a poll sees is a pure function of the plan and the time:
+
+    pending ──(started_at)──▶ processing ──(finished_at)──▶ completed | failed
+
+- ``pending`` before ``started_at``: progress 0.
+- ``processing`` until ``finished_at``: progress climbs from 1 to 99 on an ease-out
+  curve (fast at first, slower near the end), as progress bars of real services do.
+- ``completed`` from ``finished_at``: progress 100.
+- ``failed`` from ``finished_at``: progress freezes at what it had reached, so it never
+  goes backwards (0 for a task that fails while pending, as the provider's example shows).
+
+A plan whose ``finished_at`` is infinite stays processing for ever (a stuck task).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+ORDER = {Status.PENDING: 0, Status.PROCESSING: 1, Status.COMPLETED: 2, Status.FAILED: 2}
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A business failure: ``code`` is one of the documented codes (a string, not HTTP)."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """When a task starts and ends, and how. Times are mock unix seconds."""
+
+    created_at: float
+    started_at: float
+    finished_at: float
+    failure: Failure | None = None
+    image_count: int = 1
+
+    def __post_init__(self) -> None:
+        if not self.created_at <= self.started_at <= self.finished_at:
+            raise ValueError("a plan needs created_at <= started_at <= finished_at")
+
+    @property
+    def finishes(self) -> bool:
+        return math.isfinite(self.finished_at)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    status: Status
+    progress: int
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (Status.COMPLETED, Status.FAILED)
+
+
+def processing_progress(plan: Plan, now: float) -> int:
+    """Progress while processing: 1 at the start, 99 just before the end, never decreasing."""
+    if now <= plan.started_at:
+        return 0 if now < plan.started_at else 1
+    if not plan.finishes:
+        # A stuck task creeps towards 99 and never reaches it: half the way left per minute.
+        remaining = 0.5 ** ((now - plan.started_at) / 60.0)
+        return max(1, min(99, int(99 * (1.0 - remaining))))
+    span = plan.finished_at - plan.started_at
+    fraction = min(1.0, (now - plan.started_at) / span) if span > 0 else 1.0
+    eased = 1.0 - (1.0 - fraction) ** 2
+    return max(1, min(99, int(1 + 98 * eased)))
+
+
+def view(plan: Plan, now: float) -> View:
+    """What a poll at mock time ``now`` sees of a task with this plan."""
+    if now < plan.started_at:
+        return View(Status.PENDING, 0)
+    if now < plan.finished_at:
+        return View(Status.PROCESSING, processing_progress(plan, now))
+    if plan.failure is None:
+        return View(Status.COMPLETED, 100)
+    if plan.finished_at <= plan.started_at:
+        return View(Status.FAILED, 0)
+    return View(Status.FAILED, processing_progress(plan, plan.finished_at - 1e-9))
+
+
+def make_plan(
+    created_at: float,
+    duration: float,
+    *,
+    pending_fraction: float = 0.1,
+    failure: Failure | None = None,
+    stuck: bool = False,
+    image_count: int = 1,
+) -> Plan:
+    """A plan for a task of ``duration`` mock seconds; the first ``pending_fraction`` of it is pending."""
+    if duration < 0:
+        raise ValueError("duration must not be negative")
+    started_at = created_at + duration * pending_fraction
+    finished_at = math.inf if stuck else created_at + duration
+    return Plan(created_at, started_at, finished_at, failure, image_count)

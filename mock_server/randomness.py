@@ -1,0 +1,31 @@
+"""The one seeded random source: task ids, plans and image colours all draw from it."""
+
+from __future__ import annotations
+
+import random
+import string
+
+_ID_ALPHABET = string.ascii_lowercase + string.digits
+
+
+class SeededRandom:
+    """A ``random.Random`` with the few draws the mock needs; ``reseed()`` replays a run."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self.seed = seed
+        self._random = random.Random(seed)
+
+    def reseed(self, seed: int | None = None) -> None:
+        if seed is not None:
+            self.seed = seed
+        self._random = random.Random(self.seed)
+
+    def token(self, length: int = 8) -> str:
+        """Lowercase letters and digits, as in task ids."""
+        return "".join(self._random.choices(_ID_ALPHABET, k=length))
+
+    def random(self) -> float:
+        return self._random.random()
+
+    def randint(self, low: int, high: int) -> int:
+        return self._random.randint(low, high)

@@ -1,0 +1,139 @@
+"""The provider's API: create a task, query it, fetch its images, and the spec itself.
+
+Each handler reads its inputs, calls the store, and renders; errors are raised as
+``ApiError`` and rendered by the one handler in ``app.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .context import MockContext
+from .errors import FileNotFound, InvalidRequest, PayloadTooLarge, TaskNotFound
+from .images import render_png
+from .lifecycle import Status
+from .spec import bundle_bytes
+from .tasks import creation_body, detail_body
+from .validation import bearer_key, check_task_id
+
+CREATE_OPERATION = "createImageGeneration"
+_IMAGE_NAME = re.compile(r"^(task-unified-[A-Za-z0-9-]{1,100})_(\d{1,3})\.png$")
+
+
+def context(request: Request) -> MockContext:
+    mock: MockContext = request.app.state.mock
+    return mock
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Compact JSON, as the provider answers (clients grep ``"status":"completed"``)."""
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(content, status_code=status, headers=headers, media_type="application/json")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request body parsed as JSON, refusing wrong content types, oversize and bad JSON."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        shown = media_type or "none"
+        raise InvalidRequest(f"Content-Type must be application/json, got {shown}", param="Content-Type")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body too large: {declared} bytes, at most {limit} allowed")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body too large: more than {limit} bytes")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if not raw.strip():
+        raise InvalidRequest("Request body is required: a JSON object", param="body")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise InvalidRequest("Request body is not valid UTF-8 JSON", param="body") from None
+    except json.JSONDecodeError as error:
+        raise InvalidRequest(f"Request body is not valid JSON: {error}", param="body") from None
+    except (ValueError, RecursionError) as error:
+        raise InvalidRequest(f"Request body is not valid JSON: {error}", param="body") from None
+
+
+def files_base(request: Request, mock: MockContext) -> str:
+    if mock.settings.public_url:
+        return mock.settings.public_url.rstrip("/")
+    return str(request.base_url).rstrip("/")
+
+
+async def create_image_generation(request: Request) -> Response:
+    mock = context(request)
+    key = bearer_key(request.headers.get("authorization"))
+    payload = await read_json(request, mock.settings.max_body_bytes)
+    mock.validator.validate_body(CREATE_OPERATION, payload)
+    now = mock.clock.now()
+    task = mock.factory.create_task(
+        key=key,
+        model=payload["model"],
+        now=now,
+        size=payload.get("size"),
+        callback_url=payload.get("callback_url"),
+    )
+    mock.store.create_task(task, now)
+    return json_response(creation_body(task))
+
+
+async def get_task_detail(request: Request) -> Response:
+    mock = context(request)
+    key = bearer_key(request.headers.get("authorization"))
+    task_id: str = request.path_params["task_id"]
+    check_task_id(task_id)
+    task = mock.store.get_task(task_id, key)
+    return json_response(detail_body(task, mock.clock.now(), files_base(request, mock)))
+
+
+async def get_result_image(request: Request) -> Response:
+    """A result link: the PNG while the link lives (24 h of mock time), then 404."""
+    mock = context(request)
+    match = _IMAGE_NAME.match(request.path_params["name"])
+    if match is None:
+        raise FileNotFound()
+    task_id, index = match.group(1), int(match.group(2))
+    try:
+        task = mock.store.get_task(task_id)
+    except TaskNotFound:
+        raise FileNotFound() from None
+    now = mock.clock.now()
+    if (
+        task.view(now).status is not Status.COMPLETED
+        or index >= task.plan.image_count
+        or now >= task.plan.finished_at + mock.settings.result_ttl
+    ):
+        raise FileNotFound()
+    png = await run_in_threadpool(render_png, f"{mock.random.seed}:{task_id}_{index}", task.size)
+    return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
+
+
+async def openapi_document(request: Request) -> Response:
+    return Response(bundle_bytes(), media_type="application/json")
+
+
+routes = [
+    Route("/v1/images/generations", create_image_generation, methods=["POST"]),
+    Route("/v1/tasks/{task_id}", get_task_detail, methods=["GET"]),
+    Route("/files/images/{name}", get_result_image, methods=["GET"]),
+    Route("/openapi.json", openapi_document, methods=["GET"]),
+]

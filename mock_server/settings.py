@@ -1,0 +1,88 @@
+"""The mock's settings: one frozen value, read from the CLI or the environment at the edge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+ENV_PREFIX = "MOCK_"
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a mock behaves where the provider is silent. Every default is in the README.
+
+    Usage: ``create_app(Settings(clock="virtual", seed=7))``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed: int | None = None
+    """Seed of the one random source (ids, plans, images). None: drawn at start and logged."""
+    task_duration: float = 10.0
+    """Mock seconds from create to finish. The first tenth of it the task is pending."""
+    speed: float = 1.0
+    """A real clock runs this many times faster than the wall clock."""
+    clock: str = "real"
+    """``real`` or ``virtual`` (moves only through POST /__mock/clock/advance)."""
+    estimated_time: int = 45
+    """``task_info.estimated_time`` in answers: the provider's own estimate."""
+    credits_per_task: float = 1.6
+    max_body_bytes: int = MIB
+    retention: float = 86_400.0
+    """Mock seconds a finished task stays queryable (its result links live as long)."""
+    result_ttl: float = 86_400.0
+    """Mock seconds result links answer after the task completes."""
+    max_tasks: int = 200_000
+    public_url: str | None = None
+    """Base of result links; default: the address the poll came in on."""
+    access_log: bool = False
+
+    def __post_init__(self) -> None:
+        if self.clock not in ("real", "virtual"):
+            raise ValueError(f"clock must be 'real' or 'virtual', not {self.clock!r}")
+        for name in ("task_duration", "retention", "result_ttl"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.speed <= 0:
+            raise ValueError("speed must be positive")
+        if self.max_body_bytes < 1 or self.max_tasks < 1:
+            raise ValueError("max_body_bytes and max_tasks must be positive")
+        if not 0 < self.port < 65536 and self.port != 0:
+            raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+
+    def with_changes(self, **changes: Any) -> Settings:
+        return replace(self, **{key: value for key, value in changes.items() if value is not None})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, prefix: str = ENV_PREFIX) -> Settings:
+        """Settings from ``MOCK_*`` variables (``MOCK_TASK_DURATION=2``); unset ones keep defaults."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in fields(cls):
+            raw = environ.get(prefix + field.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[field.name] = _cast(prefix + field.name.upper(), raw, str(field.type))
+        return cls(**values)
+
+
+def _cast(name: str, raw: str, annotation: str) -> Any:
+    kind = annotation.replace(" | None", "")
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid {kind}.") from None
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid bool.")
+    return raw

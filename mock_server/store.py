@@ -1,0 +1,78 @@
+"""The task store: one interface, an in-memory default.
+
+Finished tasks are kept for ``retention`` mock seconds after they finish (default 24 h,
+as long as their result links live), then dropped; and the store never holds more than
+``max_tasks`` tasks (the oldest go first). Both keep memory bounded under sustained use.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterator
+from typing import Protocol
+
+from .errors import TaskNotFound
+from .tasks import Task
+
+
+class TaskStore(Protocol):
+    def create_task(self, task: Task, now: float) -> None: ...
+
+    def get_task(self, task_id: str, key: str | None = None) -> Task:
+        """The task, if ``key`` (when given) created it; else ``TaskNotFound``."""
+        ...
+
+    def tasks(self) -> Iterator[Task]: ...
+
+    def purge(self, now: float) -> int: ...
+
+    def reset(self) -> None: ...
+
+    def __len__(self) -> int: ...
+
+
+class InMemoryTaskStore:
+    def __init__(self, *, retention: float = 86_400.0, max_tasks: int = 200_000) -> None:
+        self.retention = retention
+        self.max_tasks = max_tasks
+        self._tasks: dict[str, Task] = {}
+        self._expiry: list[tuple[float, str]] = []
+
+    def create_task(self, task: Task, now: float) -> None:
+        self.purge(now)
+        while len(self._tasks) >= self.max_tasks:
+            del self._tasks[next(iter(self._tasks))]
+        self._tasks[task.id] = task
+        if math.isfinite(task.plan.finished_at):
+            heapq.heappush(self._expiry, (task.plan.finished_at + self.retention, task.id))
+
+    def get_task(self, task_id: str, key: str | None = None) -> Task:
+        task = self._tasks.get(task_id)
+        if task is None or (key is not None and task.key != key):
+            raise TaskNotFound(task_id)
+        return task
+
+    def tasks(self) -> Iterator[Task]:
+        return iter(list(self._tasks.values()))
+
+    def purge(self, now: float) -> int:
+        """Drop the tasks whose retention has passed; return how many went."""
+        dropped = 0
+        expiry = self._expiry
+        while expiry and expiry[0][0] <= now:
+            _, task_id = heapq.heappop(expiry)
+            if self._tasks.pop(task_id, None) is not None:
+                dropped += 1
+        if len(expiry) > 2 * len(self._tasks) + 1024:
+            # Entries of tasks evicted by the size cap linger in the heap; rebuild it now and then.
+            self._expiry = [entry for entry in expiry if entry[1] in self._tasks]
+            heapq.heapify(self._expiry)
+        return dropped
+
+    def reset(self) -> None:
+        self._tasks.clear()
+        self._expiry.clear()
+
+    def __len__(self) -> int:
+        return len(self._tasks)

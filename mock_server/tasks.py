@@ -1,0 +1,131 @@
+"""Task records, how they are made, and the JSON a client sees of them.
+
+A ``Task`` holds only what its answers need (not the prompt), so a hundred thousand
+live tasks stay small. ``TaskFactory`` mints ids and fixes the plan at creation;
+``creation_body`` and ``detail_body`` render the create and query answers.
+
+Field order and shape follow a real answer observed from the provider (members in
+alphabetical order; a finished task has ``duration``, ``result_data`` beside ``results``,
+``task_info`` without ``estimated_time``, and ``usage`` with ``credits_used``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from .lifecycle import Failure, Plan, Status, View, make_plan, view
+from .randomness import SeededRandom
+
+OBJECT = "image.generation.task"
+TYPE = "image"
+BILLING_RULE = "per_call"
+USER_GROUP = "default"
+CANONICAL_MODEL = "nano-banana-beta"
+MODEL_ALIASES = {"gemini-2.5-flash-image": CANONICAL_MODEL}
+
+
+@dataclass(slots=True)
+class Task:
+    id: str
+    key: str
+    model: str
+    created: int
+    size: str
+    plan: Plan
+    callback_url: str | None = None
+    estimated_time: int = 45
+    credits: float = 1.6
+
+    def view(self, now: float) -> View:
+        return view(self.plan, now)
+
+    def image_names(self) -> list[str]:
+        return [f"{self.id}_{index}.png" for index in range(self.plan.image_count)]
+
+
+class TaskFactory:
+    """Mints task ids and plans from the seeded source."""
+
+    def __init__(self, random: SeededRandom, *, duration: float, estimated_time: int, credits: float) -> None:
+        self.random = random
+        self.duration = duration
+        self.estimated_time = estimated_time
+        self.credits = credits
+
+    def new_id(self, now: float) -> str:
+        return f"task-unified-{int(now)}-{self.random.token(8)}"
+
+    def create_task(
+        self,
+        *,
+        key: str,
+        model: str,
+        now: float,
+        size: str | None = None,
+        callback_url: str | None = None,
+        duration: float | None = None,
+        failure: Failure | None = None,
+        stuck: bool = False,
+    ) -> Task:
+        """A new task. Its id carries the second it was received; ``created`` is one second
+        later, as in the answers observed from the provider (never assume they are equal)."""
+        task_id = self.new_id(now)
+        plan = make_plan(now, self.duration if duration is None else duration, failure=failure, stuck=stuck)
+        return Task(
+            id=task_id,
+            key=key,
+            model=MODEL_ALIASES.get(model, model),
+            created=int(now) + 1,
+            size=size or "auto",
+            plan=plan,
+            callback_url=callback_url,
+            estimated_time=self.estimated_time,
+            credits=self.credits,
+        )
+
+
+def creation_body(task: Task) -> dict[str, Any]:
+    """The 200 answer to a create: the task in its first state."""
+    return {
+        "created": task.created,
+        "id": task.id,
+        "model": task.model,
+        "object": OBJECT,
+        "progress": 0,
+        "status": Status.PENDING.value,
+        "task_info": {"can_cancel": True, "estimated_time": task.estimated_time},
+        "type": TYPE,
+        "usage": {"billing_rule": BILLING_RULE, "credits_reserved": task.credits, "user_group": USER_GROUP},
+    }
+
+
+def detail_body(task: Task, now: float, files_base: str) -> dict[str, Any]:
+    """The 200 answer to a query at mock time ``now``; result links start with ``files_base``."""
+    state = task.view(now)
+    body: dict[str, Any] = {"created": task.created}
+    if state.finished:
+        body["duration"] = max(0, math.ceil(task.plan.finished_at - task.plan.created_at))
+    failure = task.plan.failure
+    if state.status is Status.FAILED and failure is not None:
+        body["error"] = {"code": failure.code, "message": failure.message}
+    body["id"] = task.id
+    body["model"] = task.model
+    body["object"] = OBJECT
+    body["progress"] = state.progress
+    if state.status is Status.COMPLETED:
+        links = [f"{files_base}/files/images/{name}" for name in task.image_names()]
+        body["result_data"] = [{"url": link} for link in links]
+        body["results"] = links
+    body["status"] = state.status.value
+    if state.finished:
+        body["task_info"] = {"can_cancel": False}
+        body["type"] = TYPE
+        used = task.credits if state.status is Status.COMPLETED else 0
+        body["usage"] = {"billing_rule": BILLING_RULE, "credits_used": used, "user_group": USER_GROUP}
+    else:
+        body["task_info"] = {"can_cancel": True, "estimated_time": task.estimated_time}
+        body["type"] = TYPE
+        body["usage"] = {"billing_rule": BILLING_RULE, "credits_reserved": task.credits, "user_group": USER_GROUP}
+    return body

@@ -1,0 +1,153 @@
+"""Request validation against the bundle, with openapi-core, done once per operation.
+
+openapi-core loads the bundle (validating it once) and builds one jsonschema validator
+per operation's request body, with its OpenAPI 3.1 dialect and format checks. A request
+then costs one ``iter_errors`` on its parsed body: calling ``OpenAPI.validate_request``
+for each request would redo the path matching and rebuild the validator every time
+(measured: ~530 µs a request against ~11 µs; see bench/README.md). Routing, the Bearer
+scheme and the content type are checked by the routes, from the same spec facts.
+
+Each violation becomes ``InvalidRequest`` with a message and ``param`` naming the field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+from openapi_core import OpenAPI
+from openapi_core.validation.schemas import oas31_schema_validators_factory
+from openapi_core.validation.schemas.validators import SchemaValidator
+
+from .errors import InvalidRequest, InvalidTaskId, Unauthorized
+
+TASK_ID_PREFIX = "task-unified-"
+MAX_TASK_ID_LENGTH = 128
+
+# RFC 3986: a scheme, a colon, then only characters a URI may hold (percent-escapes included).
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*$")
+_JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number"}
+# Which error to report first when one value breaks several keywords.
+_KEYWORD_RANK = {"required": 0, "type": 1, "enum": 2, "const": 2}
+_PATTERN_HINTS = {
+    "image_urls": "image links must be .jpeg, .jpg, .png or .webp files",
+    "callback_url": "callback URLs must use https",
+}
+
+
+def is_uri(value: object) -> bool:
+    """The ``uri`` format: an absolute URI (openapi-core leaves it unchecked without rfc3987)."""
+    return not isinstance(value, str) or _URI.match(value) is not None
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    return _JSON_TYPES.get(type(value), type(value).__name__)
+
+
+def _param(path: Iterable[Any]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _clip(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def explain(error: ValidationError) -> InvalidRequest:
+    """Turn one jsonschema error into the provider's 400, naming the field."""
+    keyword = error.validator
+    path = list(error.absolute_path)
+    if keyword == "required":
+        missing = next((name for name in error.validator_value if name not in error.instance), None)
+        field = _param([*path, missing]) if missing else _param(path)
+        return InvalidRequest(f"Missing required parameter: '{field}'", param=field)
+    if not path:
+        if keyword == "type":
+            return InvalidRequest(f"Request body must be a JSON object, got {_describe(error.instance)}", param="body")
+        return InvalidRequest(f"Invalid request body: {error.message}", param="body")
+    field = _param(path)
+    value = error.instance
+    if keyword == "type":
+        message = f"Invalid type for '{field}': expected {error.validator_value}, got {_describe(value)}"
+    elif keyword == "enum":
+        allowed = ", ".join(str(item) for item in error.validator_value)
+        message = f"Invalid value for '{field}': {_clip(value)}. Supported values are: {allowed}"
+    elif keyword == "maxLength":
+        message = f"'{field}' is too long: {len(value)} characters, at most {error.validator_value} allowed"
+    elif keyword == "maxItems":
+        message = f"'{field}' has too many items: {len(value)}, at most {error.validator_value} allowed"
+    elif keyword == "minimum" or keyword == "maximum":
+        message = f"Invalid value for '{field}': {_clip(value)} ({keyword} {error.validator_value})"
+    elif keyword == "pattern":
+        hint = _PATTERN_HINTS.get(str(path[0]), f"must match {error.validator_value}")
+        message = f"Invalid value for '{field}': {_clip(value)}: {hint}"
+    elif keyword == "format":
+        message = f"Invalid value for '{field}': {_clip(value)} is not a valid {error.validator_value}"
+    else:
+        message = f"Invalid value for '{field}': {error.message}"
+    return InvalidRequest(message, param=field)
+
+
+def _first(errors: Iterable[ValidationError]) -> ValidationError | None:
+    ranked = sorted(
+        errors,
+        key=lambda e: (
+            len(e.absolute_path) > 0,
+            [str(p) for p in e.absolute_path],
+            _KEYWORD_RANK.get(str(e.validator), 9),
+        ),
+    )
+    return ranked[0] if ranked else None
+
+
+class RequestValidator:
+    """Request checks for every operation of the bundle, built once from it."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.openapi = OpenAPI.from_dict(document)
+        self._bodies: dict[str, SchemaValidator] = {}
+        for _, item in (self.openapi.spec / "paths").items():
+            for method, operation in item.items():
+                if method.startswith("x-") or "requestBody" not in operation:
+                    continue
+                schema = operation / "requestBody" / "content" / "application/json" / "schema"
+                self._bodies[operation["operationId"]] = oas31_schema_validators_factory.create(
+                    self.openapi.spec, schema, extra_format_validators={"uri": is_uri}
+                )
+
+    @property
+    def operations_with_body(self) -> frozenset[str]:
+        return frozenset(self._bodies)
+
+    def validate_body(self, operation_id: str, payload: Any) -> None:
+        """Raise ``InvalidRequest`` naming the first offending field, if any."""
+        validator = self._bodies[operation_id].validator
+        if validator.is_valid(payload):
+            return
+        error = _first(validator.iter_errors(payload))
+        if error is not None:
+            raise explain(error)
+
+
+def bearer_key(header: str | None) -> str:
+    """The API key of an ``Authorization: Bearer KEY`` header, or ``Unauthorized``."""
+    if not header:
+        raise Unauthorized("Missing API key: send the header 'Authorization: Bearer YOUR_API_KEY'")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or any(ch.isspace() for ch in token):
+        raise Unauthorized("Invalid Authorization header: expected 'Bearer YOUR_API_KEY'")
+    return token
+
+
+def check_task_id(task_id: str) -> None:
+    """Refuse ids that cannot be task ids (``invalid_task_id``); unknown good ones are 404s."""
+    if not task_id.startswith(TASK_ID_PREFIX) or len(task_id) > MAX_TASK_ID_LENGTH:
+        raise InvalidTaskId()

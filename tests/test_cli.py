@@ -1,0 +1,129 @@
+"""The real CLI: started as a process on a free loopback port and driven over HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from mock_server.cli import main
+from mock_server.images import png_dimensions
+from tests.conftest import AUTH, CREATE, body
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    if not line.startswith("nanobanana-mock listening on "):
+        stop(process)
+        pytest.fail(f"the mock did not start: {line!r}")
+    return process, json.loads(line.split("  ", 1)[1])["url"]
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    process, url = start("--clock", "virtual", "--seed", "5", "--task-duration", "4", "--speed", "2")
+    try:
+        yield url
+    finally:
+        stop(process)
+
+
+def test_serve__drives_a_task_from_create_to_image_over_http(served: str) -> None:
+    with httpx.Client(base_url=served, timeout=10) as http:
+        assert http.get("/__mock/health").json()["seed"] == 5
+        created = http.post(CREATE, json=body(size="3:2"), headers=AUTH)
+        assert created.status_code == 200
+        task_id = created.json()["id"]
+        assert http.get(f"/v1/tasks/{task_id}", headers=AUTH).json()["status"] == "pending"
+        http.post("/__mock/clock/advance", json={"seconds": 4})
+        done = http.get(f"/v1/tasks/{task_id}", headers=AUTH).json()
+        assert done["status"] == "completed"
+        assert done["results"][0].startswith(served + "/files/images/")
+        image = http.get(done["results"][0])
+        assert png_dimensions(image.content) == (1248, 832)
+        assert http.get("/openapi.json").json()["openapi"] == "3.1.0"
+
+
+def test_serve__answers_garbage_over_a_raw_socket_and_keeps_serving(served: str) -> None:
+    import socket
+
+    host, port = served.removeprefix("http://").rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as raw:
+        raw.sendall(
+            b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":'
+        )
+        answer = raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400")
+    assert b'"code":"invalid_request"' in answer
+    with httpx.Client(base_url=served, timeout=10) as http:
+        assert http.post(CREATE, json=body(), headers=AUTH).status_code == 200
+
+
+def test_serve__refuses_bad_options_with_a_message() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--speed", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "must be positive" in result.stderr
+
+
+def test_serve__reports_a_port_in_use() -> None:
+    process, url = start("--clock", "virtual")
+    try:
+        port = url.rsplit(":", 1)[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "mock_server", "serve", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            cwd=ROOT,
+        )
+        assert result.returncode == 1
+        assert "cannot listen on" in result.stderr
+    finally:
+        stop(process)
+
+
+def test_bundle__check_passes_on_the_committed_bundle(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bundle", "--check", "--spec-dir", str(ROOT / "spec")]) == 0
+    assert "is current" in capsys.readouterr().out
+
+
+def test_bundle__check_fails_on_a_stale_bundle(tmp_path: Path) -> None:
+    for name in ("nanobanana-image-generate.yaml", "task-detail.yaml", "overlay.yaml"):
+        (tmp_path / name).write_bytes((ROOT / "spec" / name).read_bytes())
+    (tmp_path / "openapi.json").write_text("{}", encoding="utf-8")
+    assert main(["bundle", "--check", "--spec-dir", str(tmp_path)]) == 1
+    assert main(["bundle", "--spec-dir", str(tmp_path)]) == 0
+    assert main(["bundle", "--check", "--spec-dir", str(tmp_path)]) == 0
