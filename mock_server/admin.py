@@ -5,23 +5,29 @@
 - ``POST /__mock/clock/advance``  ``{"seconds": N}`` moves mock time forward
 - ``GET  /__mock/tasks``          every live task, with its owner and plan
 - ``GET  /__mock/tasks/{id}``     one task, whoever owns it
-- ``POST /__mock/reset``          forget every task and replay the seed
+- ``POST /__mock/reset``          back to the start: tasks, journal, rules, balances, seed
+- ``GET|POST|DELETE /__mock/rules``, ``DELETE /__mock/rules/{id}``   failure rules at run time
+- ``GET|DELETE /__mock/requests``  the request journal (filters: method, path, key, status, limit)
+- ``GET  /__mock/accounts``       configured keys with their balances
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .errors import InvalidRequest
+from .errors import InvalidRequest, NotFound
 from .routes import context, files_base, json_response, read_json
+from .rules import RuleError
 from .tasks import Task, detail_body
 
 PREFIX = "/__mock"
+Endpoint = Callable[[Request], Awaitable[Response]]
 MAX_ADVANCE = 10 * 365 * 86_400.0
 
 
@@ -94,6 +100,77 @@ async def reset(request: Request) -> Response:
     return json_response({"reset": True})
 
 
+async def list_rules(request: Request) -> Response:
+    return json_response({"rules": [rule.snapshot() for rule in context(request).rules.rules]})
+
+
+async def add_rules(request: Request) -> Response:
+    """Body: one rule, a list of rules, or {"rules": [...]}. All are added, or none."""
+    mock = context(request)
+    payload = await read_json(request, 256 * 1024)
+    if isinstance(payload, dict) and set(payload) == {"rules"}:
+        payload = payload["rules"]
+    items = payload if isinstance(payload, list) else [payload]
+    try:
+        added = mock.rules.add(items)
+    except RuleError as error:
+        raise InvalidRequest(f"Invalid rule: {error}", param="rules") from None
+    return json_response({"rules": [rule.snapshot() for rule in added]}, status=201)
+
+
+async def clear_rules(request: Request) -> Response:
+    context(request).rules.clear()
+    return json_response({"rules": []})
+
+
+async def delete_rule(request: Request) -> Response:
+    rule_id = request.path_params["rule_id"]
+    if not context(request).rules.remove(rule_id):
+        raise NotFound(f"No rule {rule_id}", param="rule_id")
+    return json_response({"deleted": rule_id})
+
+
+def _int_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit():
+        raise InvalidRequest(f"Query parameter '{name}' must be a whole number", param=name)
+    return int(raw)
+
+
+async def list_requests(request: Request) -> Response:
+    params = request.query_params
+    entries = context(request).journal.entries(
+        method=params.get("method"),
+        path=params.get("path"),
+        key=params.get("key"),
+        status=_int_param(request, "status"),
+        limit=_int_param(request, "limit"),
+    )
+    return json_response({"requests": entries, "count": len(entries)})
+
+
+async def clear_requests(request: Request) -> Response:
+    context(request).journal.clear()
+    return json_response({"requests": [], "count": 0})
+
+
+async def list_accounts(request: Request) -> Response:
+    mock = context(request)
+    accounts = mock.accounts
+    return json_response({"accounts": accounts.snapshot(mock.clock.now()), "unknown_keys": accounts.unknown_keys})
+
+
+def _route(path: str, **handlers: Endpoint) -> Route:
+    """One route serving several methods, so a 405 lists all of them in ``Allow``."""
+
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method if request.method != "HEAD" else "GET"](request)
+
+    return Route(path, dispatch, methods=list(handlers))
+
+
 routes = [
     Route(f"{PREFIX}/health", health, methods=["GET"]),
     Route(f"{PREFIX}/clock", get_clock, methods=["GET"]),
@@ -101,4 +178,8 @@ routes = [
     Route(f"{PREFIX}/tasks", list_tasks, methods=["GET"]),
     Route(f"{PREFIX}/tasks/{{task_id}}", get_task, methods=["GET"]),
     Route(f"{PREFIX}/reset", reset, methods=["POST"]),
+    _route(f"{PREFIX}/rules", GET=list_rules, POST=add_rules, DELETE=clear_rules),
+    Route(f"{PREFIX}/rules/{{rule_id}}", delete_rule, methods=["DELETE"]),
+    _route(f"{PREFIX}/requests", GET=list_requests, DELETE=clear_requests),
+    Route(f"{PREFIX}/accounts", list_accounts, methods=["GET"]),
 ]

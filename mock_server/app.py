@@ -7,14 +7,18 @@ import logging
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router
+from starlette.types import Receive, Scope, Send
 
 from . import admin, routes
 from .clock import Clock
+from .config import MockConfig
 from .context import MockContext
 from .errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
+from .middleware import TRANSPORT_KEY, BrokenConnection, MockMiddleware, transport_of
 from .settings import Settings
 from .store import TaskStore
 
@@ -46,15 +50,31 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render_error(InvalidRequest(str(exc.detail), headers=headers))
 
 
+async def _broken(request: Request, exc: Exception) -> Response:
+    """Never sent: the middleware breaks the connection when it sees this answer start."""
+    return Response(b"", status_code=599)
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     """A bug in the mock still answers JSON (the provider's own client parses every body)."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return render_error(InternalError())
 
 
+class MockApp(Starlette):
+    """Starlette, noting the connection's transport in the scope before any middleware
+    wraps ``send`` (the fault middleware needs it to break connections on demand)."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope[TRANSPORT_KEY] = transport_of(send)
+        await super().__call__(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
+    config: MockConfig | None = None,
     clock: Clock | None = None,
     store: TaskStore | None = None,
 ) -> Starlette:
@@ -62,14 +82,21 @@ def create_app(
 
     Args:
         settings: behaviour where the provider is silent; defaults to ``Settings()``.
+        config: accounts and failure rules (the ``--config`` file); default none.
         clock: the clock every time-based behaviour reads; default from ``settings.clock``.
         store: where tasks live; default an in-memory store.
     """
     settings = settings or Settings()
-    mock = MockContext.build(settings, clock=clock, store=store)
-    app = Starlette(
+    mock = MockContext.build(settings, config=config, clock=clock, store=store)
+    app = MockApp(
         routes=[*routes.routes, *admin.routes],
-        exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected},
+        middleware=[Middleware(MockMiddleware, mock=mock)],
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            BrokenConnection: _broken,
+            Exception: _unexpected,
+        },
     )
     app.router.redirect_slashes = False
     app.state.mock = mock

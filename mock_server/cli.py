@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
+import secrets
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
 
+from .config import MockConfig, load_config
 from .settings import Settings
 
 
@@ -67,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-tasks", type=int, metavar="N", help="most tasks kept at once; the oldest go first (default 200000)"
     )
     serve.add_argument("--public-url", metavar="URL", help="base of result links (default: the address polled)")
+    serve.add_argument("--config", metavar="FILE", help="YAML file of accounts, failure rules and settings")
+    serve.add_argument(
+        "--admin-token", metavar="TOKEN", help="token the admin API requires (always required off loopback)"
+    )
     serve.add_argument("--access-log", action="store_true", default=None, help="log every request")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
@@ -92,29 +100,57 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def settings_from(config: MockConfig, args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Defaults, then the config file's settings, then ``MOCK_*`` variables, then CLI options."""
+    from_file = Settings(**config.settings)
+    from_env = Settings.from_env(environ)
+    defaults = Settings()
+    changed_by_env = {
+        f.name: getattr(from_env, f.name)
+        for f in fields(Settings)
+        if getattr(from_env, f.name) != getattr(defaults, f.name)
+    }
+    return from_file.with_changes(**changed_by_env).with_changes(
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        task_duration=args.task_duration,
+        speed=args.speed,
+        clock=args.clock,
+        max_body_bytes=args.max_body_bytes,
+        retention=args.retention,
+        max_tasks=args.max_tasks,
+        public_url=args.public_url,
+        access_log=args.access_log,
+        admin_token=args.admin_token,
+        config_file=args.config,
+    )
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from .app import create_app, mock_of
 
     try:
-        settings = Settings.from_env().with_changes(
-            host=args.host,
-            port=args.port,
-            seed=args.seed,
-            task_duration=args.task_duration,
-            speed=args.speed,
-            clock=args.clock,
-            max_body_bytes=args.max_body_bytes,
-            retention=args.retention,
-            max_tasks=args.max_tasks,
-            public_url=args.public_url,
-            access_log=args.access_log,
-        )
-    except ValueError as error:
+        config = load_config(args.config) if args.config else MockConfig()
+        settings = settings_from(config, args)
+    except (ValueError, TypeError) as error:
         print(f"nanobanana-mock: {error}", file=sys.stderr)
         return 2
-    app = create_app(settings)
+    if not _is_loopback(settings.host) and not settings.admin_token:
+        settings = settings.with_changes(admin_token=secrets.token_urlsafe(18))
+        print(f"nanobanana-mock: listening beyond loopback; admin token: {settings.admin_token}", flush=True)
+    app = create_app(settings, config=config)
     mock = mock_of(app)
     try:
         sock = _bind(settings.host, settings.port)
@@ -129,17 +165,17 @@ def serve(args: argparse.Namespace) -> int:
         "clock": settings.clock,
         "speed": settings.speed,
         "task_duration": settings.task_duration,
+        "config": settings.config_file,
     }
     print(f"nanobanana-mock listening on http://{shown_host}:{port}  {json.dumps(summary)}", flush=True)
-    config = uvicorn.Config(
+    server_config = uvicorn.Config(
         app,
         log_level=args.log_level,
         access_log=settings.access_log,
         lifespan="off",
         server_header=False,
     )
-    server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    uvicorn.Server(server_config).run(sockets=[sock])
     return 0
 
 

@@ -7,13 +7,21 @@ windows and callback retries) asks a ``Clock`` for ``now()`` in unix seconds.
   moment it is made, and can be pushed ahead with ``advance()``.
 - ``VirtualClock`` stands still until ``advance()`` moves it; tests and
   ``--clock virtual`` use it.
+
+Both tell their listeners (``subscribe()``) after every ``advance()``, so whatever waits
+for a mock time (callback deliveries) can look again at once. ``real_seconds()`` says how
+long a stretch of mock time lasts on the wall clock: ``None`` for a virtual clock, whose
+time moves only when told.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Protocol
+
+Listener = Callable[[], None]
 
 
 class Clock(Protocol):
@@ -27,8 +35,35 @@ class Clock(Protocol):
         """Move mock time forward by ``seconds``; return the new time."""
         ...
 
+    def real_seconds(self, mock_seconds: float) -> float | None:
+        """Wall-clock seconds ``mock_seconds`` take; None if time moves only on ``advance()``."""
+        ...
 
-class SystemClock:
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call ``listener()`` after each ``advance()`` (from the advancing thread); returns
+        the function that unsubscribes it."""
+        ...
+
+
+class _Listeners:
+    def __init__(self) -> None:
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def notify(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+
+class SystemClock(_Listeners):
     """Wall-clock time, running ``speed`` times faster than real time from its creation."""
 
     kind = "real"
@@ -36,6 +71,7 @@ class SystemClock:
     def __init__(self, speed: float = 1.0) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
+        super().__init__()
         self.speed = speed
         self._origin_wall = time.time()
         self._origin_mono = time.monotonic()
@@ -48,19 +84,21 @@ class SystemClock:
         if seconds < 0:
             raise ValueError("the clock only moves forward")
         self._offset += seconds
+        self.notify()
         return self.now()
 
-    def real_seconds(self, mock_seconds: float) -> float:
+    def real_seconds(self, mock_seconds: float) -> float | None:
         """How long ``mock_seconds`` of mock time take in real time."""
         return mock_seconds / self.speed
 
 
-class VirtualClock:
+class VirtualClock(_Listeners):
     """Time that moves only when told to. Starts at ``start`` (default: the wall clock now)."""
 
     kind = "virtual"
 
     def __init__(self, start: float | None = None) -> None:
+        super().__init__()
         self._now = float(int(time.time())) if start is None else float(start)
         self._lock = threading.Lock()
 
@@ -72,4 +110,9 @@ class VirtualClock:
             raise ValueError("the clock only moves forward")
         with self._lock:
             self._now += seconds
-            return self._now
+            now = self._now
+        self.notify()
+        return now
+
+    def real_seconds(self, mock_seconds: float) -> float | None:
+        return None

@@ -6,8 +6,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from .accounts import Accounts
 from .clock import Clock, SystemClock, VirtualClock
+from .config import MockConfig
+from .journal import RequestJournal
 from .randomness import SeededRandom
+from .rules import RuleBook
 from .settings import Settings
 from .spec import load_bundle
 from .store import InMemoryTaskStore, TaskStore
@@ -15,14 +19,32 @@ from .tasks import TaskFactory
 from .validation import RequestValidator
 
 
+def documented_errors(bundle: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
+    """The example error body of each documented status, by operationId (from the bundle)."""
+    errors: dict[str, dict[int, dict[str, Any]]] = {}
+    for item in bundle["paths"].values():
+        for operation in item.values():
+            examples = errors.setdefault(operation["operationId"], {})
+            for status, response in operation["responses"].items():
+                example = response.get("content", {}).get("application/json", {}).get("example")
+                if status.isdigit() and int(status) >= 400 and example is not None:
+                    examples[int(status)] = example
+    return errors
+
+
 @dataclass
 class MockContext:
     settings: Settings
+    config: MockConfig
     clock: Clock
     store: TaskStore
     random: SeededRandom
     factory: TaskFactory
     validator: RequestValidator
+    accounts: Accounts
+    rules: RuleBook
+    journal: RequestJournal
+    examples: dict[str, dict[int, dict[str, Any]]] = field(repr=False)
     bundle: dict[str, Any] = field(repr=False)
 
     @classmethod
@@ -30,16 +52,21 @@ class MockContext:
         cls,
         settings: Settings,
         *,
+        config: MockConfig | None = None,
         clock: Clock | None = None,
         store: TaskStore | None = None,
     ) -> MockContext:
+        config = config or MockConfig()
         if clock is None:
             clock = VirtualClock() if settings.clock == "virtual" else SystemClock(settings.speed)
         seed = settings.seed if settings.seed is not None else int.from_bytes(os.urandom(4), "big")
         random = SeededRandom(seed)
         bundle = load_bundle()
+        examples = documented_errors(bundle)
+        statuses = frozenset(status for by_status in examples.values() for status in by_status)
         return cls(
             settings=settings,
+            config=config,
             clock=clock,
             store=store or InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks),
             random=random,
@@ -50,10 +77,18 @@ class MockContext:
                 credits=settings.credits_per_task,
             ),
             validator=RequestValidator(bundle),
+            accounts=Accounts(config.accounts, unknown_keys=config.unknown_keys),
+            rules=RuleBook(config.rules, seed=seed, statuses=statuses),
+            journal=RequestJournal(settings.journal_capacity),
+            examples=examples,
             bundle=bundle,
         )
 
     def reset(self) -> None:
-        """Forget every task and replay the random source from its seed."""
+        """Back to the start: no tasks, an empty journal, configured rules with fresh
+        counters, balances as configured, and the random sources replayed from the seed."""
         self.store.reset()
         self.random.reseed()
+        self.journal.clear()
+        self.rules.reset()
+        self.accounts.reset()

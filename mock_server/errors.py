@@ -21,14 +21,14 @@ The store and validation raise these; one handler in ``app.py`` renders them.
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar
+from typing import Any
 
 
 class ApiError(Exception):
-    status: ClassVar[int] = 500
-    code: ClassVar[str] = "internal_error"
-    type: ClassVar[str] = "api_error"
-    default_message: ClassVar[str] = "Internal server error"
+    status: int = 500
+    code: str = "internal_error"
+    type: str = "api_error"
+    default_message: str = "Internal server error"
 
     def __init__(
         self,
@@ -50,6 +50,19 @@ class ApiError(Exception):
 
     def render(self) -> bytes:
         return json.dumps(self.body(), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+class SpecifiedError(ApiError):
+    """An answer given exactly as the spec's example for its status (``Prefer: code=``, rules)."""
+
+    def __init__(
+        self, status: int, example: dict[str, Any], *, message: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        error = example.get("error", {})
+        self.status = status
+        self.code = str(error.get("code", "error"))
+        self.type = str(error.get("type", "api_error"))
+        super().__init__(message or str(error.get("message", "")), param=error.get("param"), headers=headers)
 
 
 class InvalidRequest(ApiError):

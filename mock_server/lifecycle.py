@@ -102,11 +102,15 @@ def make_plan(
     pending_fraction: float = 0.1,
     failure: Failure | None = None,
     stuck: bool = False,
+    fail_at_start: bool = False,
     image_count: int = 1,
 ) -> Plan:
-    """A plan for a task of ``duration`` mock seconds; the first ``pending_fraction`` of it is pending."""
+    """A plan for a task of ``duration`` mock seconds; the first ``pending_fraction`` of it is
+    pending. ``fail_at_start``: the failure happens when processing would start."""
     if duration < 0:
         raise ValueError("duration must not be negative")
     started_at = created_at + duration * pending_fraction
     finished_at = math.inf if stuck else created_at + duration
+    if failure is not None and fail_at_start and not stuck:
+        finished_at = started_at
     return Plan(created_at, started_at, finished_at, failure, image_count)

@@ -6,6 +6,7 @@ Each handler reads its inputs, calls the store, and renders; errors are raised a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -16,14 +17,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .context import MockContext
-from .errors import FileNotFound, InvalidRequest, PayloadTooLarge, TaskNotFound
+from .errors import FileNotFound, InvalidRequest, PayloadTooLarge, SpecifiedError, TaskNotFound
 from .images import render_png
-from .lifecycle import Status
+from .lifecycle import Failure, Status
+from .middleware import BrokenConnection
+from .outcomes import TaskOutcome, failure_for
+from .preferences import Preferences, parse_prefer
+from .rules import Call, Decision
 from .spec import bundle_bytes
-from .tasks import creation_body, detail_body
+from .tasks import MODEL_ALIASES, creation_body, detail_body
 from .validation import bearer_key, check_task_id
 
 CREATE_OPERATION = "createImageGeneration"
+QUERY_OPERATION = "getTaskDetail"
 _IMAGE_NAME = re.compile(r"^(task-unified-[A-Za-z0-9-]{1,100})_(\d{1,3})\.png$")
 
 
@@ -79,26 +85,108 @@ def files_base(request: Request, mock: MockContext) -> str:
     return str(request.base_url).rstrip("/")
 
 
+def _prefer(request: Request, operation: str, mock: MockContext) -> Preferences:
+    """Read ``Prefer``; a non-200 ``code=`` answers at once with the spec's example."""
+    preferences = parse_prefer(request.headers.getlist("prefer"))
+    if preferences.code is not None and preferences.code != 200:
+        examples = mock.examples[operation]
+        if preferences.code not in examples:
+            documented = ", ".join(str(code) for code in [200, *sorted(examples)])
+            raise InvalidRequest(
+                f"Prefer code={preferences.code} is not documented for this operation; documented: {documented}",
+                param="Prefer",
+            )
+        raise SpecifiedError(preferences.code, examples[preferences.code])
+    return preferences
+
+
+async def _intercept(request: Request, mock: MockContext, call: Call, operation: str | None) -> Decision:
+    """Apply the failure rules to this call: latency, then an answer or a broken connection."""
+    decision = mock.rules.evaluate(call)
+    if not decision.rules:
+        return decision
+    request.state.mock_note = {"rules": decision.rules}
+    if decision.latency_ms:
+        await asyncio.sleep(decision.latency_ms / 1000)
+    if decision.fault in ("reset", "empty"):
+        request.state.mock_fault = decision.fault
+        raise BrokenConnection()
+    if decision.fault == "truncate":
+        request.state.mock_fault = "truncate"
+    if decision.respond is not None:
+        respond = decision.respond
+        headers = {"Retry-After": str(respond.retry_after)} if respond.retry_after is not None else None
+        if call.route == "image" and respond.status == 404:
+            raise FileNotFound(respond.message, headers=headers)
+        example = _example(mock, operation, respond.status)
+        raise SpecifiedError(respond.status, example, message=respond.message, headers=headers)
+    return decision
+
+
+def _example(mock: MockContext, operation: str | None, status: int) -> dict[str, Any]:
+    if operation is not None and status in mock.examples[operation]:
+        return mock.examples[operation][status]
+    for by_status in mock.examples.values():
+        if status in by_status:
+            return by_status[status]
+    return {"error": {"code": "error", "message": "Error", "type": "api_error"}}
+
+
+async def _delay(preferences: Preferences) -> None:
+    if preferences.delay_ms:
+        await asyncio.sleep(preferences.delay_ms / 1000)
+
+
+async def _authorized_key(request: Request, mock: MockContext) -> str:
+    key = bearer_key(request.headers.get("authorization"))
+    mock.accounts.authorize(key)
+    mock.accounts.check_rate(key, mock.clock.now())
+    return key
+
+
+def _outcome_failure(outcome: TaskOutcome) -> Failure | None:
+    return failure_for(outcome.error) if outcome.error is not None else None
+
+
 async def create_image_generation(request: Request) -> Response:
     mock = context(request)
-    key = bearer_key(request.headers.get("authorization"))
+    preferences = _prefer(request, CREATE_OPERATION, mock)
+    await _delay(preferences)
+    key = await _authorized_key(request, mock)
     payload = await read_json(request, mock.settings.max_body_bytes)
+    prompt = payload.get("prompt") if isinstance(payload, dict) else None
+    call = Call("create", request.method, key, prompt if isinstance(prompt, str) else None, request.headers)
+    decision = await _intercept(request, mock, call, CREATE_OPERATION)
     mock.validator.validate_body(CREATE_OPERATION, payload)
+    model = MODEL_ALIASES.get(payload["model"], payload["model"])
+    mock.accounts.check_model(key, model)
     now = mock.clock.now()
+    mock.accounts.reserve(key, mock.settings.credits_per_task, now)
+    outcome = preferences.outcome.merged_over(decision.outcome)
     task = mock.factory.create_task(
         key=key,
-        model=payload["model"],
+        model=model,
         now=now,
         size=payload.get("size"),
         callback_url=payload.get("callback_url"),
+        duration=outcome.duration,
+        failure=_outcome_failure(outcome),
+        stuck=bool(outcome.stuck),
     )
     mock.store.create_task(task, now)
-    return json_response(creation_body(task))
+    if task.plan.failure is not None:
+        mock.accounts.refund_at(key, task.credits, task.plan.finished_at)
+    request.state.mock_note = {**getattr(request.state, "mock_note", {}), "task_id": task.id}
+    headers = {"Preference-Applied": ", ".join(preferences.applied)} if preferences.applied else None
+    return json_response(creation_body(task), headers=headers)
 
 
 async def get_task_detail(request: Request) -> Response:
     mock = context(request)
-    key = bearer_key(request.headers.get("authorization"))
+    preferences = _prefer(request, QUERY_OPERATION, mock)
+    await _delay(preferences)
+    key = await _authorized_key(request, mock)
+    await _intercept(request, mock, Call("query", request.method, key, None, request.headers), QUERY_OPERATION)
     task_id: str = request.path_params["task_id"]
     check_task_id(task_id)
     task = mock.store.get_task(task_id, key)
@@ -108,6 +196,7 @@ async def get_task_detail(request: Request) -> Response:
 async def get_result_image(request: Request) -> Response:
     """A result link: the PNG while the link lives (24 h of mock time), then 404."""
     mock = context(request)
+    await _intercept(request, mock, Call("image", request.method, None, None, request.headers), None)
     match = _IMAGE_NAME.match(request.path_params["name"])
     if match is None:
         raise FileNotFound()

@@ -40,6 +40,11 @@ class Settings:
     public_url: str | None = None
     """Base of result links; default: the address the poll came in on."""
     access_log: bool = False
+    admin_token: str | None = None
+    """Token the admin API requires (X-Mock-Admin-Token); always required off loopback."""
+    journal_capacity: int = 10_000
+    config_file: str | None = None
+    """YAML file of accounts, rules and settings (see README, "Failures on demand")."""
 
     def __post_init__(self) -> None:
         if self.clock not in ("real", "virtual"):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .lifecycle import Failure, Plan, Status, View, make_plan, view
+from .outcomes import CALLER_FIXABLE
 from .randomness import SeededRandom
 
 OBJECT = "image.generation.task"
@@ -72,7 +73,13 @@ class TaskFactory:
         """A new task. Its id carries the second it was received; ``created`` is one second
         later, as in the answers observed from the provider (never assume they are equal)."""
         task_id = self.new_id(now)
-        plan = make_plan(now, self.duration if duration is None else duration, failure=failure, stuck=stuck)
+        plan = make_plan(
+            now,
+            self.duration if duration is None else duration,
+            failure=failure,
+            stuck=stuck,
+            fail_at_start=failure is not None and failure.code in CALLER_FIXABLE,
+        )
         return Task(
             id=task_id,
             key=key,

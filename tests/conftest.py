@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings as hypothesis_settings
 from starlette.applications import Starlette
 
 from mock_server import Settings, VirtualClock, create_app
+from mock_server.config import MockConfig, parse_config
 from tests.spec_check import ResponseChecker
 
 hypothesis_settings.register_profile("dev", max_examples=60, deadline=None)
@@ -44,9 +45,10 @@ def clock() -> VirtualClock:
 
 @pytest.fixture
 def app_factory(clock: VirtualClock) -> Callable[..., Starlette]:
-    def build(**changes: Any) -> Starlette:
+    def build(config: dict[str, Any] | MockConfig | None = None, **changes: Any) -> Starlette:
         settings = Settings(clock="virtual", seed=7).with_changes(**changes)
-        return create_app(settings, clock=clock)
+        parsed = parse_config(config) if isinstance(config, dict) else config
+        return create_app(settings, config=parsed, clock=clock)
 
     return build
 

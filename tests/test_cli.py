@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,35 +14,7 @@ import pytest
 from mock_server.cli import main
 from mock_server.images import png_dimensions
 from tests.conftest import AUTH, CREATE, body
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def start(*args: str) -> tuple[subprocess.Popen[str], str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line.startswith("nanobanana-mock listening on "):
-        stop(process)
-        pytest.fail(f"the mock did not start: {line!r}")
-    return process, json.loads(line.split("  ", 1)[1])["url"]
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
-    if process.stdout is not None:
-        process.stdout.close()
+from tests.servers import ROOT, start, stop
 
 
 @pytest.fixture
@@ -70,16 +42,34 @@ def test_serve__drives_a_task_from_create_to_image_over_http(served: str) -> Non
         assert http.get("/openapi.json").json()["openapi"] == "3.1.0"
 
 
-def test_serve__answers_garbage_over_a_raw_socket_and_keeps_serving(served: str) -> None:
-    import socket
+def read_response(raw: socket.socket) -> bytes:
+    """One whole HTTP/1.1 answer with a Content-Length, however the bytes arrive."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = raw.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(rest) < length:
+        chunk = raw.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    return head + b"\r\n\r\n" + rest
 
+
+def test_serve__answers_garbage_over_a_raw_socket_and_keeps_serving(served: str) -> None:
     host, port = served.removeprefix("http://").rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=5) as raw:
         raw.sendall(
             b"POST /v1/images/generations HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer k\r\n"
             b'Content-Type: application/json\r\nContent-Length: 5\r\n\r\n{"a":'
         )
-        answer = raw.recv(4096)
+        answer = read_response(raw)
     assert answer.startswith(b"HTTP/1.1 400")
     assert b'"code":"invalid_request"' in answer
     with httpx.Client(base_url=served, timeout=10) as http:

@@ -1,0 +1,181 @@
+"""The outermost ASGI layer: journals each API call, breaks connections on demand, and
+guards the admin API with its token.
+
+Connection faults need the socket, which ASGI hides: under uvicorn the ``send`` callable
+is a method of the request cycle, whose ``transport`` is the connection. Without one
+(in-process test transports) a fault raises ``ConnectionFault`` to the caller instead.
+
+- ``reset``: the connection is reset (RST), no answer; nothing is created.
+- ``empty``: the connection closes with no answer at all; nothing is created.
+- ``truncate``: the request is served (a create makes its task), then the answer is cut
+  after half its body and the connection closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import socket
+import struct
+import time
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .context import MockContext
+from .errors import Unauthorized
+from .journal import MAX_BODY, decode_body
+
+ADMIN_PREFIX = "/__mock"
+FAULT_KEY = "mock_fault"
+NOTE_KEY = "mock_note"
+
+
+class BrokenConnection(Exception):
+    """Raised by a route whose connection a rule breaks before answering; the app renders a
+    placeholder that this middleware never sends."""
+
+
+class ConnectionFault(ConnectionError):
+    """Raised to an in-process caller where a real connection would have been broken."""
+
+
+TRANSPORT_KEY = "mock.transport"
+
+
+def transport_of(send: Send) -> asyncio.BaseTransport | None:
+    """The connection behind uvicorn's ``send`` (a method of its request cycle), if any."""
+    cycle = getattr(send, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    # uvloop's transports are not asyncio.BaseTransport subclasses: check the methods used.
+    return transport if hasattr(transport, "close") and hasattr(transport, "get_extra_info") else None
+
+
+def _reset(transport: asyncio.BaseTransport) -> None:
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+    abort = getattr(transport, "abort", None)
+    if callable(abort):
+        abort()
+    else:
+        transport.close()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+class MockMiddleware:
+    def __init__(self, app: ASGIApp, mock: MockContext) -> None:
+        self.app = app
+        self.mock = mock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/"):
+            await self._admin(scope, receive, send)
+            return
+        await self._api(scope, receive, send)
+
+    async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = self.mock.settings.admin_token
+        if token:
+            given = _header(scope, b"x-mock-admin-token")
+            authorization = _header(scope, b"authorization") or ""
+            if given is None and authorization.lower().startswith("bearer "):
+                given = authorization[7:].strip()
+            if given is None or not hmac.compare_digest(given.encode(), token.encode()):
+                error = Unauthorized("The admin API needs its token: send 'X-Mock-Admin-Token: TOKEN'")
+                await send(
+                    {"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json")]}
+                )
+                await send({"type": "http.response.body", "body": error.render()})
+                return
+        await self.app(scope, receive, send)
+
+    async def _api(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mock = self.mock
+        started = time.perf_counter()
+        captured: list[bytes] = []
+        captured_size = 0
+        status = 0
+        state: dict[str, Any] = scope.setdefault("state", {})
+        transport: asyncio.BaseTransport | None = scope.get(TRANSPORT_KEY)
+        faulted = False
+        truncate_left = 0
+
+        async def tee_receive() -> Message:
+            nonlocal captured_size
+            message = await receive()
+            if message["type"] == "http.request" and captured_size <= MAX_BODY:
+                chunk = message.get("body", b"")
+                captured.append(chunk)
+                captured_size += len(chunk)
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal status, faulted, truncate_left
+            if faulted:
+                return
+            fault = state.get(FAULT_KEY)
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                if fault in ("reset", "empty"):
+                    faulted = True
+                    if transport is None:
+                        raise ConnectionFault(f"connection {fault} (rule)")
+                    _reset(transport) if fault == "reset" else transport.close()
+                    await asyncio.sleep(0)
+                    await asyncio.sleep(0)
+                    return
+                if fault == "truncate":
+                    length = next((int(v) for k, v in message["headers"] if k.lower() == b"content-length"), 0)
+                    truncate_left = max(1, length // 2)
+            elif message["type"] == "http.response.body" and fault == "truncate":
+                body: bytes = message.get("body", b"")
+                part, truncate_left = body[:truncate_left], truncate_left - len(body[:truncate_left])
+                if truncate_left > 0 and message.get("more_body", False):
+                    await send({**message, "body": part})
+                    return
+                faulted = True
+                await send({"type": "http.response.body", "body": part, "more_body": True})
+                if transport is None:
+                    raise ConnectionFault("connection closed mid-body (rule)")
+                transport.close()
+                await asyncio.sleep(0)
+                await asyncio.sleep(0)
+                return
+            await send(message)
+
+        try:
+            await self.app(scope, tee_receive, guarded_send)
+        finally:
+            raw = b"".join(captured)
+            authorization = _header(scope, b"authorization") or ""
+            key = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
+            note: dict[str, Any] = state.get(NOTE_KEY, {})
+            mock.journal.record(
+                {
+                    "time": mock.clock.now(),
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "query": scope.get("query_string", b"").decode("latin-1"),
+                    "key": key,
+                    "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
+                    "body": decode_body(raw, _header(scope, b"content-type") or ""),
+                    "status": status if state.get(FAULT_KEY) not in ("reset", "empty") else None,
+                    "fault": state.get(FAULT_KEY),
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+                    **note,
+                }
+            )

@@ -1,0 +1,92 @@
+"""The ``Prefer`` request header (RFC 7240), as Prism reads it, plus our extensions.
+
+    Prefer: code=429                        answer that status with the spec's example
+    Prefer: task-error=service_error        the created task fails with that business code
+    Prefer: task-duration=2                 the created task takes 2 mock seconds
+    Prefer: task-stuck                      the created task stays processing for ever
+    Prefer: delay-ms=1500                   the answer is delayed 1.5 s (real time)
+
+Several combine, comma-separated or in several headers:
+``Prefer: task-error=service_error, task-duration=2``. Unknown preferences are ignored,
+as RFC 7240 asks; a known one with a bad value is refused with 400.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .errors import InvalidRequest
+from .outcomes import FAILURE_CODES, TaskOutcome
+
+MAX_DELAY_MS = 60_000
+KNOWN = ("code", "task-error", "task-duration", "task-stuck", "delay-ms")
+
+
+@dataclass(frozen=True)
+class Preferences:
+    code: int | None = None
+    delay_ms: int = 0
+    outcome: TaskOutcome = TaskOutcome()
+    applied: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.applied
+
+
+def _split(values: Iterable[str]) -> list[tuple[str, str | None]]:
+    items: list[tuple[str, str | None]] = []
+    for header in values:
+        for part in header.split(","):
+            token = part.split(";", 1)[0].strip()
+            if not token:
+                continue
+            name, sep, value = token.partition("=")
+            cleaned = value.strip().strip('"') if sep else None
+            items.append((name.strip().lower(), cleaned))
+    return items
+
+
+def _bad(preference: str, why: str) -> InvalidRequest:
+    return InvalidRequest(f"Invalid Prefer header: {preference}: {why}", param="Prefer")
+
+
+def parse_prefer(values: Iterable[str]) -> Preferences:
+    """Read every ``Prefer`` header value; refuse a known preference with a bad value."""
+    code: int | None = None
+    delay_ms = 0
+    error: str | None = None
+    duration: float | None = None
+    stuck: bool | None = None
+    applied: list[str] = []
+    for name, value in _split(values):
+        if name not in KNOWN:
+            continue
+        shown = name if value is None else f"{name}={value}"
+        if name == "code":
+            if value is None or not value.isdigit() or not 100 <= int(value) <= 599:
+                raise _bad(shown, "code must be an HTTP status, e.g. code=429")
+            code = int(value)
+        elif name == "task-error":
+            if value not in FAILURE_CODES:
+                raise _bad(shown, "task-error must be one of " + ", ".join(FAILURE_CODES))
+            error = value
+        elif name == "task-duration":
+            try:
+                duration = float(value or "")
+            except ValueError:
+                raise _bad(shown, "task-duration must be a number of seconds") from None
+            if not math.isfinite(duration) or duration < 0:
+                raise _bad(shown, "task-duration must be a number of seconds, 0 or more")
+        elif name == "task-stuck":
+            if value not in (None, "true", "false"):
+                raise _bad(shown, "task-stuck takes no value (or true/false)")
+            stuck = value != "false"
+        elif name == "delay-ms":
+            if value is None or not value.isdigit() or int(value) > MAX_DELAY_MS:
+                raise _bad(shown, f"delay-ms must be a whole number of milliseconds up to {MAX_DELAY_MS}")
+            delay_ms = int(value)
+        applied.append(shown)
+    return Preferences(code, delay_ms, TaskOutcome(error, duration, stuck), tuple(applied))

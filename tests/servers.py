@@ -1,0 +1,54 @@
+"""Starting the real CLI as a process on a free loopback port, and stopping it by its pid."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BANNER = "nanobanana-mock listening on "
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+def start(*args: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``nanobanana-mock serve --port 0 ARGS``; return the process and its base URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=ROOT,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()
+    while line and not line.startswith(BANNER):
+        line = process.stdout.readline()
+    if not line.startswith(BANNER):
+        stop(process)
+        pytest.fail(f"the mock did not start: {line!r}")
+    return process, json.loads(line.split("  ", 1)[1])["url"]
+
+
+@contextmanager
+def running(*args: str) -> Iterator[str]:
+    process, url = start(*args)
+    try:
+        yield url
+    finally:
+        stop(process)
