@@ -5,6 +5,9 @@
 - ``POST /__mock/clock/advance``  ``{"seconds": N}`` moves mock time forward
 - ``GET  /__mock/tasks``          every live task, with its owner and plan
 - ``GET  /__mock/tasks/{id}``     one task, whoever owns it
+- ``POST /__mock/tasks/{id}/cancel``  end an unfinished task now: failed, ``request_cancelled``
+- ``GET  /__mock/callbacks``      the callback journal: every attempt (filters: task_id, limit)
+- ``GET  /__mock/tasks/{id}/callbacks``  one task's delivery state and attempts
 - ``POST /__mock/reset``          back to the start: tasks, journal, rules, balances, seed
 - ``GET|POST|DELETE /__mock/rules``, ``DELETE /__mock/rules/{id}``   failure rules at run time
 - ``GET|DELETE /__mock/requests``  the request journal (filters: method, path, key, status, limit)
@@ -24,7 +27,7 @@ from starlette.routing import Route
 from .errors import InvalidRequest, NotFound
 from .routes import context, files_base, json_response, read_json
 from .rules import RuleError
-from .tasks import Task, detail_body
+from .tasks import Task, cancel, detail_body
 
 PREFIX = "/__mock"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -93,6 +96,39 @@ async def list_tasks(request: Request) -> Response:
 async def get_task(request: Request) -> Response:
     mock = context(request)
     return json_response(_admin_view(mock.store.get_task(request.path_params["task_id"]), request))
+
+
+async def cancel_task(request: Request) -> Response:
+    mock = context(request)
+    task = mock.store.get_task(request.path_params["task_id"])
+    now = mock.clock.now()
+    state = task.view(now)
+    if state.finished:
+        message = f"Task {task.id} has already {state.status.value}: only an unfinished task can be cancelled"
+        raise InvalidRequest(message, param="task_id")
+    refund = task.plan.failure is None  # a task planned to fail has its refund booked already
+    cancel(task, now)
+    if refund:
+        mock.accounts.refund_at(task.key, task.credits, now)
+    mock.callbacks.task_ended(task)
+    return json_response(_admin_view(task, request))
+
+
+async def list_callbacks(request: Request) -> Response:
+    journal = context(request).callbacks.journal
+    entries = journal.entries(task_id=request.query_params.get("task_id"), limit=_int_param(request, "limit"))
+    return json_response({"callbacks": entries, "count": len(entries)})
+
+
+async def task_callbacks(request: Request) -> Response:
+    mock = context(request)
+    task_id = request.path_params["task_id"]
+    delivery = mock.callbacks.delivery(task_id)
+    entries = mock.callbacks.journal.entries(task_id=task_id)
+    if delivery is None and not entries:
+        mock.store.get_task(task_id)  # 404 for an unknown task; a known one simply has no callback
+    summary = delivery.summary() if delivery is not None else None
+    return json_response({"task_id": task_id, "delivery": summary, "callbacks": entries, "count": len(entries)})
 
 
 async def reset(request: Request) -> Response:
@@ -177,6 +213,9 @@ routes = [
     Route(f"{PREFIX}/clock/advance", advance_clock, methods=["POST"]),
     Route(f"{PREFIX}/tasks", list_tasks, methods=["GET"]),
     Route(f"{PREFIX}/tasks/{{task_id}}", get_task, methods=["GET"]),
+    Route(f"{PREFIX}/tasks/{{task_id}}/cancel", cancel_task, methods=["POST"]),
+    Route(f"{PREFIX}/tasks/{{task_id}}/callbacks", task_callbacks, methods=["GET"]),
+    Route(f"{PREFIX}/callbacks", list_callbacks, methods=["GET"]),
     Route(f"{PREFIX}/reset", reset, methods=["POST"]),
     _route(f"{PREFIX}/rules", GET=list_rules, POST=add_rules, DELETE=clear_rules),
     Route(f"{PREFIX}/rules/{{rule_id}}", delete_rule, methods=["DELETE"]),

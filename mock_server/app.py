@@ -4,6 +4,8 @@ send no lifespan events) and renders every error in the provider's envelope."""
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -71,6 +73,13 @@ class MockApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
+@asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Nothing to start (callbacks start on first use); at shutdown, end callback deliveries."""
+    yield
+    await mock_of(app).callbacks.aclose()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -91,6 +100,7 @@ def create_app(
     app = MockApp(
         routes=[*routes.routes, *admin.routes],
         middleware=[Middleware(MockMiddleware, mock=mock)],
+        lifespan=_lifespan,
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,

@@ -13,8 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from pathlib import Path
 
+from contract_tests import cli as contract_cli
+
 from .config import MockConfig, load_config
 from .settings import Settings
+from .tls import TlsFiles, make_localhost_certificate
 
 
 def _positive_float(text: str) -> float:
@@ -76,6 +79,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--admin-token", metavar="TOKEN", help="token the admin API requires (always required off loopback)"
     )
     serve.add_argument("--access-log", action="store_true", default=None, help="log every request")
+    serve.add_argument(
+        "--allow-callback-host",
+        action="append",
+        dest="allow_callback_hosts",
+        metavar="HOST",
+        help="let callbacks go to HOST over http or https, private or not (repeatable; e.g. 127.0.0.1)",
+    )
+    serve.add_argument("--callback-ca-file", metavar="PEM", help="extra CA certificates trusted for https callbacks")
+    serve.add_argument(
+        "--tls", action="store_true", help="serve https with a certificate for localhost/127.0.0.1 made by trustme"
+    )
+    serve.add_argument("--tls-ca-out", metavar="PATH", help="with --tls: where to write the CA (default: a temp file)")
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve https with this certificate (chain) instead")
+    serve.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
 
     bundle = commands.add_parser(
@@ -85,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument(
         "--check", action="store_true", help="only report whether the bundle is current (exit 1 if not)"
     )
+    contract_cli.add_parser(commands)
     return parser
 
 
@@ -133,6 +151,8 @@ def settings_from(config: MockConfig, args: argparse.Namespace, environ: Mapping
         access_log=args.access_log,
         admin_token=args.admin_token,
         config_file=args.config,
+        allow_callback_hosts=tuple(args.allow_callback_hosts) if args.allow_callback_hosts else None,
+        callback_ca_file=args.callback_ca_file,
     )
 
 
@@ -150,8 +170,22 @@ def serve(args: argparse.Namespace) -> int:
     if not _is_loopback(settings.host) and not settings.admin_token:
         settings = settings.with_changes(admin_token=secrets.token_urlsafe(18))
         print(f"nanobanana-mock: listening beyond loopback; admin token: {settings.admin_token}", flush=True)
-    app = create_app(settings, config=config)
+    try:
+        app = create_app(settings, config=config)
+    except ValueError as error:  # e.g. a --callback-ca-file that holds no CA
+        print(f"nanobanana-mock: {error}", file=sys.stderr)
+        return 2
     mock = mock_of(app)
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            print("nanobanana-mock: --tls-cert and --tls-key go together", file=sys.stderr)
+            return 2
+        tls: TlsFiles | None = TlsFiles(args.tls_cert, args.tls_key, None)
+    elif args.tls:
+        tls = make_localhost_certificate(args.tls_ca_out)
+        print(f"nanobanana-mock: TLS CA written to {tls.ca_file}", flush=True)
+    else:
+        tls = None
     try:
         sock = _bind(settings.host, settings.port)
     except OSError as error:
@@ -159,21 +193,25 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     host, port = sock.getsockname()[:2]
     shown_host = f"[{host}]" if ":" in host else host
+    scheme = "https" if tls else "http"
     summary = {
-        "url": f"http://{shown_host}:{port}",
+        "url": f"{scheme}://{shown_host}:{port}",
         "seed": mock.random.seed,
         "clock": settings.clock,
         "speed": settings.speed,
         "task_duration": settings.task_duration,
         "config": settings.config_file,
+        "tls_ca": tls.ca_file if tls else None,
     }
-    print(f"nanobanana-mock listening on http://{shown_host}:{port}  {json.dumps(summary)}", flush=True)
+    print(f"nanobanana-mock listening on {scheme}://{shown_host}:{port}  {json.dumps(summary)}", flush=True)
     server_config = uvicorn.Config(
         app,
         log_level=args.log_level,
         access_log=settings.access_log,
-        lifespan="off",
+        lifespan="on",  # its shutdown ends callback deliveries cleanly (see docs/callbacks.md)
         server_header=False,
+        ssl_certfile=tls.certfile if tls else None,
+        ssl_keyfile=tls.keyfile if tls else None,
     )
     uvicorn.Server(server_config).run(sockets=[sock])
     return 0
@@ -199,6 +237,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.command == "serve":
         return serve(args)
+    if args.command == "contract":
+        return contract_cli.run_command(args)
     return bundle(args)
 
 

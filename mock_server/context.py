@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .accounts import Accounts
+from .callback_safety import CallbackPolicy
+from .callbacks import CallbackQueue
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
 from .journal import RequestJournal
@@ -44,6 +46,7 @@ class MockContext:
     accounts: Accounts
     rules: RuleBook
     journal: RequestJournal
+    callbacks: CallbackQueue
     examples: dict[str, dict[int, dict[str, Any]]] = field(repr=False)
     bundle: dict[str, Any] = field(repr=False)
 
@@ -80,6 +83,12 @@ class MockContext:
             accounts=Accounts(config.accounts, unknown_keys=config.unknown_keys),
             rules=RuleBook(config.rules, seed=seed, statuses=statuses),
             journal=RequestJournal(settings.journal_capacity),
+            callbacks=CallbackQueue(
+                clock,
+                CallbackPolicy(settings.allow_callback_hosts),
+                capacity=settings.journal_capacity,
+                ca_file=settings.callback_ca_file,
+            ),
             examples=examples,
             bundle=bundle,
         )
@@ -92,3 +101,4 @@ class MockContext:
         self.journal.clear()
         self.rules.reset()
         self.accounts.reset()
+        self.callbacks.reset()

@@ -12,12 +12,14 @@ No loop advances tasks. What a poll sees is a pure function of the plan and the 
   goes backwards (0 for a task that fails while pending, as the provider's example shows).
 
 A plan whose ``finished_at`` is infinite stays processing for ever (a stuck task).
+``end_early(plan, at, failure)`` gives the plan of a task stopped at ``at`` (an admin
+cancel): it fails then, its progress frozen where the original curve had reached.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 
@@ -48,6 +50,8 @@ class Plan:
     finished_at: float
     failure: Failure | None = None
     image_count: int = 1
+    curve_end: float | None = None
+    """Where the progress curve was aimed, when the task ended early; None: ``finished_at``."""
 
     def __post_init__(self) -> None:
         if not self.created_at <= self.started_at <= self.finished_at:
@@ -72,11 +76,12 @@ def processing_progress(plan: Plan, now: float) -> int:
     """Progress while processing: 1 at the start, 99 just before the end, never decreasing."""
     if now <= plan.started_at:
         return 0 if now < plan.started_at else 1
-    if not plan.finishes:
+    end = plan.finished_at if plan.curve_end is None else plan.curve_end
+    if not math.isfinite(end):
         # A stuck task creeps towards 99 and never reaches it: half the way left per minute.
         remaining = 0.5 ** ((now - plan.started_at) / 60.0)
         return max(1, min(99, int(99 * (1.0 - remaining))))
-    span = plan.finished_at - plan.started_at
+    span = end - plan.started_at
     fraction = min(1.0, (now - plan.started_at) / span) if span > 0 else 1.0
     eased = 1.0 - (1.0 - fraction) ** 2
     return max(1, min(99, int(1 + 98 * eased)))
@@ -92,7 +97,7 @@ def view(plan: Plan, now: float) -> View:
         return View(Status.COMPLETED, 100)
     if plan.finished_at <= plan.started_at:
         return View(Status.FAILED, 0)
-    return View(Status.FAILED, processing_progress(plan, plan.finished_at - 1e-9))
+    return View(Status.FAILED, processing_progress(plan, max(plan.started_at, plan.finished_at - 1e-9)))
 
 
 def make_plan(
@@ -114,3 +119,17 @@ def make_plan(
     if failure is not None and fail_at_start and not stuck:
         finished_at = started_at
     return Plan(created_at, started_at, finished_at, failure, image_count)
+
+
+def end_early(plan: Plan, at: float, failure: Failure) -> Plan:
+    """``plan`` stopped at mock time ``at`` with ``failure``: what a poll saw before ``at`` is
+    unchanged, and from ``at`` the task has failed with the progress it had reached."""
+    if at >= plan.finished_at:
+        raise ValueError("the task has already finished")
+    return replace(
+        plan,
+        started_at=min(plan.started_at, at),
+        finished_at=max(at, plan.created_at),
+        failure=failure,
+        curve_end=plan.finished_at if plan.curve_end is None else plan.curve_end,
+    )

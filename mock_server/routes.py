@@ -25,7 +25,7 @@ from .outcomes import TaskOutcome, failure_for
 from .preferences import Preferences, parse_prefer
 from .rules import Call, Decision
 from .spec import bundle_bytes
-from .tasks import MODEL_ALIASES, creation_body, detail_body
+from .tasks import MODEL_ALIASES, creation_body, detail_body, render_json
 from .validation import bearer_key, check_task_id
 
 CREATE_OPERATION = "createImageGeneration"
@@ -40,7 +40,7 @@ def context(request: Request) -> MockContext:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """Compact JSON, as the provider answers (clients grep ``"status":"completed"``)."""
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    content = render_json(body)
     return Response(content, status_code=status, headers=headers, media_type="application/json")
 
 
@@ -144,6 +144,10 @@ async def _authorized_key(request: Request, mock: MockContext) -> str:
     return key
 
 
+def _without(payload: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: value for key, value in payload.items() if key != name}
+
+
 def _outcome_failure(outcome: TaskOutcome) -> Failure | None:
     return failure_for(outcome.error) if outcome.error is not None else None
 
@@ -157,7 +161,11 @@ async def create_image_generation(request: Request) -> Response:
     prompt = payload.get("prompt") if isinstance(payload, dict) else None
     call = Call("create", request.method, key, prompt if isinstance(prompt, str) else None, request.headers)
     decision = await _intercept(request, mock, call, CREATE_OPERATION)
-    mock.validator.validate_body(CREATE_OPERATION, payload)
+    callback_url = payload.get("callback_url") if isinstance(payload, dict) else None
+    # An allowed host (--allow-callback-host) may take http, which the spec's pattern refuses.
+    exempt = mock.callbacks.policy.exempt_from_spec(callback_url)
+    mock.validator.validate_body(CREATE_OPERATION, _without(payload, "callback_url") if exempt else payload)
+    target = await mock.callbacks.policy.check_at_creation(callback_url) if callback_url is not None else None
     model = MODEL_ALIASES.get(payload["model"], payload["model"])
     mock.accounts.check_model(key, model)
     now = mock.clock.now()
@@ -174,6 +182,8 @@ async def create_image_generation(request: Request) -> Response:
         stuck=bool(outcome.stuck),
     )
     mock.store.create_task(task, now)
+    if target is not None:
+        mock.callbacks.schedule(task, target, files_base(request, mock), decision.callback)
     if task.plan.failure is not None:
         mock.accounts.refund_at(key, task.credits, task.plan.finished_at)
     request.state.mock_note = {**getattr(request.state, "mock_note", {}), "task_id": task.id}
@@ -190,7 +200,9 @@ async def get_task_detail(request: Request) -> Response:
     task_id: str = request.path_params["task_id"]
     check_task_id(task_id)
     task = mock.store.get_task(task_id, key)
-    return json_response(detail_body(task, mock.clock.now(), files_base(request, mock)))
+    now = mock.clock.now()
+    mock.callbacks.polled(task, now)
+    return json_response(detail_body(task, now, files_base(request, mock)))
 
 
 async def get_result_image(request: Request) -> Response:

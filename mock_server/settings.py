@@ -45,6 +45,10 @@ class Settings:
     journal_capacity: int = 10_000
     config_file: str | None = None
     """YAML file of accounts, rules and settings (see README, "Failures on demand")."""
+    allow_callback_hosts: tuple[str, ...] = ()
+    """Hosts callbacks may go to over http or https, private or not (``MOCK_ALLOW_CALLBACK_HOSTS=a,b``)."""
+    callback_ca_file: str | None = None
+    """PEM file of extra CAs trusted for https callback receivers."""
 
     def __post_init__(self) -> None:
         if self.clock not in ("real", "virtual"):
@@ -77,6 +81,8 @@ class Settings:
 
 def _cast(name: str, raw: str, annotation: str) -> Any:
     kind = annotation.replace(" | None", "")
+    if kind == "tuple[str, ...]":
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     try:
         if kind == "int":
             return int(raw)

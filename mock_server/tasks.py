@@ -11,12 +11,13 @@ alphabetical order; a finished task has ``duration``, ``result_data`` beside ``r
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
-from .lifecycle import Failure, Plan, Status, View, make_plan, view
-from .outcomes import CALLER_FIXABLE
+from .lifecycle import Failure, Plan, Status, View, end_early, make_plan, view
+from .outcomes import CALLER_FIXABLE, failure_for
 from .randomness import SeededRandom
 
 OBJECT = "image.generation.task"
@@ -91,6 +92,17 @@ class TaskFactory:
             estimated_time=self.estimated_time,
             credits=self.credits,
         )
+
+
+def cancel(task: Task, now: float) -> None:
+    """End an unfinished ``task`` at ``now``: failed with ``request_cancelled`` (the admin cancel)."""
+    task.plan = end_early(task.plan, now, failure_for("request_cancelled"))
+
+
+def render_json(body: Any) -> bytes:
+    """Compact JSON, as the provider answers (clients grep ``"status":"completed"``): the bytes
+    of every API answer and of every callback body."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def creation_body(task: Task) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -117,3 +118,20 @@ def test_bundle__check_fails_on_a_stale_bundle(tmp_path: Path) -> None:
     assert main(["bundle", "--check", "--spec-dir", str(tmp_path)]) == 1
     assert main(["bundle", "--spec-dir", str(tmp_path)]) == 0
     assert main(["bundle", "--check", "--spec-dir", str(tmp_path)]) == 0
+
+
+def test_serve_tls__answers_https_trusting_the_printed_ca(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    process, url = start("--clock", "virtual", "--tls", "--tls-ca-out", str(ca))
+    try:
+        assert url.startswith("https://127.0.0.1:")
+        assert ca.is_file()
+        trusting = ssl.create_default_context(cafile=str(ca))
+        with httpx.Client(base_url=url, verify=trusting, timeout=10) as http:
+            assert http.post(CREATE, json=body(), headers=AUTH).status_code == 200
+        with httpx.Client(base_url=url, timeout=10) as untrusting, pytest.raises(httpx.ConnectError):
+            untrusting.get("/__mock/health")
+        with httpx.Client(base_url=url.replace("127.0.0.1", "localhost"), verify=trusting, timeout=10) as http:
+            assert http.get("/__mock/health").json()["status"] == "ok"
+    finally:
+        stop(process)

@@ -7,7 +7,7 @@ import math
 import pytest
 from hypothesis import given, strategies as st
 
-from mock_server.lifecycle import ORDER, Failure, Plan, Status, make_plan, view
+from mock_server.lifecycle import ORDER, Failure, Plan, Status, View, end_early, make_plan, view
 
 FAILURE = Failure("service_error", "The service failed")
 
@@ -89,3 +89,33 @@ def test_plan__refuses_times_out_of_order() -> None:
         Plan(10.0, 5.0, 20.0)
     with pytest.raises(ValueError):
         make_plan(0.0, -1.0)
+
+
+CANCELLED = Failure("request_cancelled", "The task was cancelled before it finished.")
+
+
+@given(plans(), st.floats(0, 2e4, allow_nan=False), st.lists(st.floats(0, 3e4, allow_nan=False), max_size=20))
+def test_end_early__keeps_the_past_and_never_moves_progress_back(
+    plan: Plan, after: float, offsets: list[float]
+) -> None:
+    at = plan.created_at + after
+    if at >= plan.finished_at:
+        with pytest.raises(ValueError):
+            end_early(plan, at, CANCELLED)
+        return
+    ended = end_early(plan, at, CANCELLED)
+    assert view(ended, at) == view(ended, at + 1e6)
+    assert view(ended, at).status is Status.FAILED
+    before = [plan.created_at + offset for offset in sorted(offsets) if plan.created_at + offset < at]
+    assert [view(ended, now) for now in before] == [view(plan, now) for now in before]
+    shown = [view(plan, now).progress for now in before] + [view(ended, at).progress]
+    assert shown == sorted(shown)
+
+
+def test_end_early__a_stuck_task_keeps_the_progress_it_had_reached() -> None:
+    stuck = make_plan(0.0, 10.0, stuck=True)
+    ended = end_early(stuck, 121.0, CANCELLED)
+    assert view(ended, 120.0) == view(stuck, 120.0)
+    assert view(ended, 121.0) == view(ended, 5000.0) == View(Status.FAILED, view(stuck, 121.0 - 1e-9).progress)
+    assert view(ended, 121.0).progress == 74  # 99 * (1 - 0.5 ** (120 / 60)), rounded down
+    assert ended.finished_at == 121.0 and ended.failure == CANCELLED

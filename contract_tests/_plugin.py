@@ -1,0 +1,167 @@
+"""The pytest side of the suite: options, the run's ``Suite``, test order, and the report.
+
+Loaded by ``contract_tests/conftest.py``. The ``contract`` command passes its options as a
+plugin object (``OptionsPlugin``) instead of command-line flags, so keys never appear in
+``sys.argv``; plain pytest reads ``--contract-*`` flags and the environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from . import _suite
+from ._options import JUNIT_FILE, OptionsPlugin, RunOptions
+from ._report import Outcome, render, write_report
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("contract", "EvoLink contract suite (keys: EVOLINK_API_KEY, EVOLINK_OTHER_API_KEY)")
+    group.addoption("--contract-base-url", help="check this target instead of the mock in-process and the real API")
+    group.addoption("--contract-ca-file", help="PEM bundle to trust for HTTPS")
+    group.addoption(
+        "--contract-max-paid-tasks", type=int, help="most tasks the run may create (default 2 off loopback)"
+    )
+    group.addoption("--contract-max-minutes", type=float, help="time bound of the run (default 15)")
+    group.addoption("--contract-max-rate", type=float, help="most requests per second (default 2 off loopback)")
+    group.addoption("--contract-report", help="write contract-report.md (and junit.xml) into this folder")
+    group.addoption("--contract-profile", help="quick, default or deep (a target off loopback always runs live)")
+    group.addoption("--contract-seed", type=int, help="seed of every generator, to replay a run")
+    group.addoption("--contract-exclude-checks", default="", help="comma-separated checks to turn off")
+    group.addoption("--contract-accepts-any-key", action="store_true", help="skip the made-up-key probes")
+
+
+def _options_from(config: pytest.Config) -> RunOptions:
+    for plugin in config.pluginmanager.get_plugins():
+        if isinstance(plugin, OptionsPlugin):
+            return plugin.options
+    report = config.getoption("contract_report")
+    seed = config.getoption("contract_seed")
+    return RunOptions(
+        base_url=config.getoption("contract_base_url"),
+        ca_file=config.getoption("contract_ca_file"),
+        max_paid_tasks=config.getoption("contract_max_paid_tasks"),
+        max_minutes=config.getoption("contract_max_minutes"),
+        max_rate=config.getoption("contract_max_rate"),
+        report_dir=Path(report) if report else None,
+        profile=config.getoption("contract_profile"),
+        exclude_checks=tuple(name.strip() for name in config.getoption("contract_exclude_checks").split(",") if name),
+        accepts_any_key=config.getoption("contract_accepts_any_key"),
+        **({"seed": seed} if seed is not None else {}),
+    ).with_environment()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "contract_target(name): the target a contract test checks")
+    config.addinivalue_line("markers", "real_api: talks to the real EvoLink API (needs EVOLINK_API_KEY)")
+    options = _options_from(config)
+    if options.report_dir is not None and not config.getoption("xmlpath", None):
+        # JUnit XML beside the markdown, unless the caller chose a path (runs before junitxml's own hook).
+        config.option.xmlpath = str(options.report_dir / JUNIT_FILE)
+    # Test modules build their tests from the suite when imported: a second run in the
+    # same process (tests of this package) must import them afresh.
+    for name in [name for name in sys.modules if name.startswith("contract_tests.test_")]:
+        del sys.modules[name]
+    _suite.start(options)
+
+
+def _rank(item: pytest.Item) -> tuple[int, int]:
+    """Order that spends a paid-task budget last: free requests first, then the lifecycle, then
+    accepted creates. Targets stay in the order they were listed."""
+    suite = _suite.current()
+    names = [target.name for target in suite.targets]
+    target = item.get_closest_marker("contract_target")
+    position = names.index(target.args[0]) if target and target.args[0] in names else -1
+    nodeid = item.nodeid
+    if "test_examples" in nodeid or "test_target" in nodeid or "test_auth" in nodeid:
+        stage = 0
+    elif "test_operation" in nodeid and "-negative]" in nodeid:
+        stage = 1
+    elif "test_operation" in nodeid and "POST" not in nodeid:
+        stage = 2
+    elif "test_lifecycle" in nodeid:
+        stage = 3
+    else:
+        stage = 4
+    return (position, stage)
+
+
+def _is_ours(item: pytest.Item) -> bool:
+    return Path(str(item.path)).resolve().is_relative_to(PACKAGE_DIR)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each of the suite's tests with its target, and order them; other tests keep their places."""
+    places = [index for index, item in enumerate(items) if _is_ours(item)]
+    ours = [items[index] for index in places]
+    for item in ours:
+        name = _target_name(item)
+        if name is None:
+            continue
+        item.add_marker(pytest.mark.contract_target(name))
+        if name == "real":
+            item.add_marker(pytest.mark.real_api)
+    _suite.current().nodeids.update(item.nodeid for item in ours)
+    for index, item in zip(places, sorted(ours, key=_rank), strict=True):
+        items[index] = item
+
+
+def _target_name(item: pytest.Item) -> str | None:
+    suite = _suite.current()
+    for target in suite.targets:
+        if f"[{target.name}-" in item.nodeid or f"[{target.name}]" in item.nodeid:
+            return target.name
+    return None
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    suite = _suite.current()
+    if report.nodeid not in suite.nodeids:
+        return
+    recorder = suite.recorder
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        reason = ""
+        if report.skipped and isinstance(report.longrepr, tuple):
+            reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        recorder.outcomes.append(Outcome(report.nodeid, report.outcome, reason))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    suite = _suite.current()
+    try:
+        if suite.options.report_dir is not None:
+            text = render(suite.recorder, suite.targets, suite.clients, suite.options.seed)
+            path = write_report(suite.options.report_dir, text)
+            session.config.stash[_REPORT_KEY] = str(path)
+    finally:
+        suite.close()
+
+
+_REPORT_KEY = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    suite = _suite.current()
+    findings = list(suite.recorder.findings.values())
+    terminalreporter.section("contract suite")
+    for target in suite.targets:
+        if target.skip_reason:
+            terminalreporter.write_line(f"{target.name}: not checked: {target.skip_reason}")
+            continue
+        client = suite.clients.get(target.name)
+        spent = client.budget.summary() if client else {}
+        found = [f for f in findings if f.target == target.name]
+        terminalreporter.write_line(
+            f"{target.name}: {len(found)} violation(s); {spent.get('requests', 0)} requests, "
+            f"{spent.get('paid_tasks', 0)} tasks created"
+        )
+        for finding in sorted(found, key=lambda f: (f.operation, f.check)):
+            terminalreporter.write_line(f"  - {finding.operation}: {finding.check}: {finding.title}")
+    path = terminalreporter.config.stash.get(_REPORT_KEY, None)
+    if path:
+        terminalreporter.write_line(f"report: {path}")

@@ -1,0 +1,111 @@
+"""The schemathesis schema of one target and generation mode, configured for its budget.
+
+In-process, the schema is loaded from the mock itself (``from_asgi("/openapi.json", app)``);
+a live target is checked against the bundle shipped with the package (the real API serves
+no spec), with its base URL. Either way it is the same document.
+
+Positive data never carries ``callback_url``. The schema allows any https URL there, but a
+target that accepts one would call it back: the real API would contact a made-up host, and
+the mock refuses private or loopback hosts (``127.0.0.1``, ``localhost``, ...) that the
+schema cannot exclude, and resolves the others over DNS. Negative data keeps it: a target
+that honours the contract refuses those bodies before calling anything.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import schemathesis
+from schemathesis import BaseSchema, Case, GenerationMode, HookContext
+
+from . import checks
+from ._facts import CREATE_OPERATION, TASK_OPERATION
+from ._profiles import PROFILES, Profile
+from ._target import Target
+
+# Built-in checks that re-send a request outside the suite's session (so outside its budget).
+_PROBING_CHECKS = ("ignored_auth", "object_level_authorization")
+_ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+"""positive_data_acceptance's default statuses; each operation adds its documented refusals."""
+
+
+def _drop_callback_url(context: HookContext, case: Case) -> Case:
+    """``map_case`` hook: positive bodies lose ``callback_url`` (see the module docstring)."""
+    positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
+    if positive and isinstance(case.body, dict) and "callback_url" in case.body:
+        case.body = {name: value for name, value in case.body.items() if name != "callback_url"}
+    return case
+
+
+def _operations(target: Target, mode: GenerationMode, profile: Profile) -> list[dict[str, Any]]:
+    paid_limited = target.limits.max_paid_tasks is not None
+    task: dict[str, Any] = {
+        "include-operation-id": TASK_OPERATION,
+        "generation": {"max-examples": profile.task_examples},
+        # A malformed id answers 400 invalid_task_id, as the spec documents; error_envelope checks the pair.
+        "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "400"]}},
+    }
+    create: dict[str, Any] = {
+        "include-operation-id": CREATE_OPERATION,
+        "generation": {"max-examples": profile.create_examples},
+        # 402: the key's credits ran out, a documented refusal of valid data.
+        "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "402"]}},
+    }
+    if paid_limited:
+        # Built-in probes would send creates the budget cannot see; auth_required does it through the budget.
+        create["checks"].update({name: {"enabled": False} for name in _PROBING_CHECKS})
+        if mode == GenerationMode.POSITIVE:
+            # Each accepted create costs money: only the spec's own request example is sent.
+            create["phases"] = {
+                "examples": {"enabled": True, "fill-missing": False},
+                "coverage": {"enabled": False},
+                "fuzzing": {"enabled": False},
+            }
+    return [task, create]
+
+
+def schema_config(target: Target, mode: GenerationMode, *, seed: int, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The schemathesis configuration of one target and mode, as a config-file dictionary."""
+    profile = PROFILES[target.profile]
+    disabled = set(exclude) | set(_PROBING_CHECKS[1:])
+    if target.accepts_any_key or target.limits.guarded:
+        disabled.add("ignored_auth")
+    config: dict[str, Any] = {
+        "seed": seed,
+        "generation": {
+            "mode": mode.value,
+            "database": "none",
+            "no-shrink": not target.replayable,
+        },
+        "phases": {
+            # The spec's examples are valid data: sending them in the negative run would create tasks.
+            "examples": {"enabled": mode == GenerationMode.POSITIVE},
+            "coverage": {"enabled": mode == GenerationMode.NEGATIVE or profile.positive_coverage},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },
+        "checks": {name: {"enabled": False} for name in sorted(disabled)},
+        "request-timeout": 30,
+        "operations": _operations(target, mode, profile),
+    }
+    if target.api_key:
+        config["auth"] = {"openapi": {"bearerAuth": {"bearer": target.api_key}}}
+    if not target.in_process:
+        config["base-url"] = target.base_url
+        config["tls-verify"] = target.ca_file or True
+    return config
+
+
+def build_schema(target: Target, mode: GenerationMode, *, seed: int, exclude: tuple[str, ...] = ()) -> BaseSchema:
+    """A schemathesis schema for ``target``, generating ``mode`` data, with the suite's checks loaded."""
+    assert checks.__all__  # the custom checks are registered by importing the module
+    config = schemathesis.Config.from_dict(schema_config(target, mode, seed=seed, exclude=exclude))
+    if target.in_process:
+        schema = schemathesis.openapi.from_asgi("/openapi.json", target.app, config=config)
+    else:
+        from mock_server.spec import load_bundle
+
+        schema = schemathesis.openapi.from_dict(copy.deepcopy(load_bundle()), config=config)
+    schema.hook("map_case")(_drop_callback_url)
+    return schema

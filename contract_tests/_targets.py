@@ -1,0 +1,81 @@
+"""The targets a run's options name, with the budget rules of each.
+
+No ``--base-url``: the real API (skipped, saying why, without a key), and under plain
+pytest also the mock in-process. With ``--base-url``: that target alone, treated the same
+whatever it is.
+"""
+
+from __future__ import annotations
+
+from ._budget import DEFAULT_MINUTES, DEFAULT_PAID_TASKS, DEFAULT_RATE, Limits
+from ._facts import REAL_API_URL
+from ._options import KEY_ENV, MOCK_BASE_URL, MOCK_KEY, MOCK_OTHER_KEY, RunOptions
+from ._profiles import DEFAULT_PROFILE, LIVE_PROFILE
+from ._target import Target, is_loopback
+
+
+def limits_for(url: str, options: RunOptions) -> Limits:
+    """Budget rules: a target that is not loopback gets every limit by default; a loopback one
+    only the limits asked for (and the time bound)."""
+    remote = not is_loopback(url)
+    paid = options.max_paid_tasks if options.max_paid_tasks is not None else (DEFAULT_PAID_TASKS if remote else None)
+    rate = options.max_rate if options.max_rate is not None else (DEFAULT_RATE if remote else None)
+    minutes = options.max_minutes if options.max_minutes is not None else DEFAULT_MINUTES
+    return Limits(max_paid_tasks=paid, max_rate=rate, max_seconds=minutes * 60)
+
+
+def _live_target(name: str, url: str, options: RunOptions) -> Target:
+    remote = not is_loopback(url)
+    skip_reason = None
+    if not options.api_key:
+        if name == "real":
+            skip_reason = (
+                f"{KEY_ENV} is not set: set it (or pass --api-key) to check the real API at {url}; "
+                f"the run spends at most {options.max_paid_tasks or DEFAULT_PAID_TASKS} tasks' credits"
+            )
+        else:
+            skip_reason = f"no API key for {url}: pass --api-key or set {KEY_ENV}"
+    return Target(
+        name=name,
+        base_url=url,
+        api_key=options.api_key,
+        other_api_key=options.other_api_key,
+        ca_file=options.ca_file,
+        accepts_any_key=options.accepts_any_key,
+        limits=limits_for(url, options),
+        profile=LIVE_PROFILE if remote else (options.profile or DEFAULT_PROFILE),
+        skip_reason=skip_reason,
+    )
+
+
+def mock_target(options: RunOptions) -> Target:
+    """The mock, in-process, on a virtual clock the suite moves itself.
+
+    Its accounts file knows the suite's two keys and refuses every other key
+    (``unknown_keys: reject``), as the real API does, so the made-up-key probes apply.
+    """
+    from mock_server import Settings, create_app
+    from mock_server.accounts import AccountSpec
+    from mock_server.config import MockConfig
+
+    accounts = {MOCK_KEY: AccountSpec(), MOCK_OTHER_KEY: AccountSpec()}
+    app = create_app(
+        Settings(clock="virtual", seed=options.seed), config=MockConfig(accounts=accounts, unknown_keys="reject")
+    )
+    return Target(
+        name="mock",
+        base_url=MOCK_BASE_URL,
+        api_key=MOCK_KEY,
+        other_api_key=MOCK_OTHER_KEY,
+        app=app,
+        clock_control=True,
+        profile=options.profile or DEFAULT_PROFILE,
+    )
+
+
+def targets_for(options: RunOptions) -> list[Target]:
+    """The targets of a run, in the order they are checked."""
+    if options.base_url is not None:
+        return [_live_target("live", options.base_url.rstrip("/"), options)]
+    real = _live_target("real", REAL_API_URL, options)
+    return [mock_target(options), real] if options.with_mock else [real]

@@ -1,0 +1,165 @@
+"""``nanobanana-mock contract``: run the suite against a live target and report what drifted.
+
+``add_parser(subparsers)`` registers the subcommand (it imports nothing heavy, so the
+``nanobanana-mock`` command starts as fast without the ``contract`` extra installed);
+``run_command(args)`` runs it; ``run(options)`` is the same from Python.
+
+Exit status: 0 when nothing was violated (skipped tests included), 1 when a violation was
+found, 2 for bad options, and pytest's own codes (3 internal error, 4 usage, 5 nothing
+collected) otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ._options import JUNIT_FILE, PROFILE_NAMES, OptionsPlugin, RunOptions
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    """Register ``contract`` on the ``nanobanana-mock`` command."""
+    parser = subparsers.add_parser(
+        "contract",
+        help="check a live target (the real API by default) against the contract; exit 1 on a violation",
+        description=(
+            "Run the contract suite against a live target over HTTP(S). Without --base-url it checks the "
+            "real API at https://api.evolink.ai with EVOLINK_API_KEY (and skips, saying why, without a key). "
+            "Off loopback it creates at most --max-paid-tasks tasks and sends at most --max-rate requests a second."
+        ),
+    )
+    parser.add_argument("--base-url", metavar="URL", help="the target (default: the real API)")
+    parser.add_argument("--api-key", metavar="KEY", help="Bearer key (default: $EVOLINK_API_KEY)")
+    parser.add_argument(
+        "--other-api-key",
+        metavar="KEY",
+        help="a second key, to check that tasks are invisible to other keys (default: $EVOLINK_OTHER_API_KEY)",
+    )
+    parser.add_argument("--report", metavar="DIR", type=Path, help="write contract-report.md and junit.xml here")
+    parser.add_argument(
+        "--max-paid-tasks",
+        metavar="N",
+        type=_positive_int,
+        help="most tasks the run may create; every 2xx answer to a create counts (default 2 off loopback, "
+        "no limit on loopback)",
+    )
+    parser.add_argument(
+        "--max-minutes", metavar="M", type=_positive_float, help="stop sending requests after M minutes (default 15)"
+    )
+    parser.add_argument(
+        "--max-rate",
+        metavar="R",
+        type=_positive_float,
+        help="most requests per second, retries included (default 2 off loopback, no limit on loopback)",
+    )
+    parser.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for HTTPS (e.g. a test CA)")
+    parser.add_argument(
+        "--profile",
+        choices=PROFILE_NAMES,
+        help="how many cases to generate on loopback (default: default); off loopback the small live profile "
+        "always applies",
+    )
+    parser.add_argument("--seed", type=int, help="seed of every generator, to replay a run (default 1)")
+    parser.add_argument(
+        "--exclude-checks", metavar="NAMES", default="", help="comma-separated checks to turn off (e.g. ignored_auth)"
+    )
+    parser.add_argument(
+        "--accepts-any-key",
+        action="store_true",
+        help="the target treats every well-formed key as valid (the mock does by default): skip made-up-key probes",
+    )
+    parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="list every test as it runs")
+    return parser
+
+
+def options_from(args: argparse.Namespace) -> RunOptions:
+    options = RunOptions(
+        base_url=args.base_url,
+        api_key=args.api_key,
+        other_api_key=args.other_api_key,
+        ca_file=args.ca_file,
+        max_paid_tasks=args.max_paid_tasks,
+        max_minutes=args.max_minutes,
+        max_rate=args.max_rate,
+        report_dir=args.report,
+        profile=args.profile,
+        exclude_checks=tuple(name.strip() for name in args.exclude_checks.split(",") if name.strip()),
+        accepts_any_key=args.accepts_any_key,
+        with_mock=False,
+        **({"seed": args.seed} if args.seed is not None else {}),
+    )
+    return options.with_environment()
+
+
+def _problem(args: argparse.Namespace) -> str | None:
+    if args.base_url is not None and not args.base_url.lower().startswith(("http://", "https://")):
+        return f"--base-url must be an http(s) URL, not {args.base_url!r}"
+    if args.ca_file is not None and not Path(args.ca_file).is_file():
+        return f"--ca-file {args.ca_file}: no such file"
+    return None
+
+
+def run(options: RunOptions, *, keyword: str | None = None, verbose: bool = False) -> int:
+    """Run the suite with ``options`` in this process; return the exit status."""
+    import pytest
+
+    args = [str(PACKAGE_DIR), "-c", os.devnull, "--rootdir", str(PACKAGE_DIR), "-p", "no:cacheprovider"]
+    # Plugins the suite does not use stay out (pytest-benchmark would create ./.benchmarks), and
+    # pytest need not say it cannot rewrite asserts in modules the command imported already.
+    args += ["-rs", "--tb=short", "-p", "no:anyio", "-p", "no:benchmark"]
+    args += ["-W", "ignore::pytest.PytestAssertRewriteWarning"]
+    args.append("-v" if verbose else "-q")
+    if options.report_dir is not None:
+        args += [f"--junitxml={options.report_dir / JUNIT_FILE}", "-o", "junit_suite_name=contract"]
+    if keyword:
+        args += ["-k", keyword]
+    # Hypothesis keeps a cache in ./.hypothesis; a run from any folder must not litter it.
+    with tempfile.TemporaryDirectory(prefix="nanobanana-contract-") as storage:
+        previous = os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", storage)
+        try:
+            return int(pytest.main(args, plugins=[OptionsPlugin(options)]))
+        finally:
+            if previous == storage:
+                del os.environ["HYPOTHESIS_STORAGE_DIRECTORY"]
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The ``contract`` subcommand."""
+    problem = _problem(args)
+    if problem is not None:
+        print(f"nanobanana-mock contract: {problem}", file=sys.stderr)
+        return 2
+    missing = [name for name in ("pytest", "hypothesis", "schemathesis") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"nanobanana-mock contract: {', '.join(missing)} missing: pip install 'nanobanana-mock[contract]'",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        options = options_from(args)
+    except ValueError as exc:
+        print(f"nanobanana-mock contract: {exc}", file=sys.stderr)
+        return 2
+    return run(options, keyword=args.keyword, verbose=args.verbose)

@@ -1,0 +1,17 @@
+"""Schemathesis, from the bundled spec, against every target: examples, coverage and fuzzing
+phases, negative data then positive data, with the built-in checks and ours (``checks.py``)."""
+
+from __future__ import annotations
+
+import schemathesis
+from schemathesis import Case
+
+from contract_tests import _suite
+
+_SCHEMAS = _suite.current().operation_schemas()
+
+if _SCHEMAS:
+
+    @schemathesis.pytest.parametrize(**_SCHEMAS)
+    def test_operation(case: Case) -> None:
+        _suite.current().check_case(case)

@@ -1,0 +1,166 @@
+"""The contract suite, run the way users run it (``nanobanana-mock contract``), must catch real breaks.
+
+Each broken service (``tests/broken_services.py``) breaks one promise and is served on a
+loopback port; the suite must exit 1 and name the break in its report. The same command
+against the real mock, started as its own process and reached over HTTPS through a TLS
+proxy with a trustme certificate, must pass and stay inside its paid-task budget.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trustme
+import uvicorn
+
+from tests import broken_services
+from tests.servers import ROOT, running
+from tests.tls_proxy import TLSProxy
+
+EXPECTED = {
+    "status_outside_enum": ("task_state_consistent", "Status outside the documented set"),
+    "envelope_without_type": ("error_envelope", "Error envelope without `type`"),
+    "progress_backwards": ("lifecycle", "Progress decreased"),
+    "results_before_completion": ("task_state_consistent", "Results before completion"),
+    "invalid_body_accepted": ("negative_data_rejection", "Schema-violating request accepted"),
+    "server_error_on_input": ("not_a_server_error", "Server error"),
+    "foreign_task_visible": ("foreign_task_invisible", "Another key's task is visible"),
+}
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """``app`` on a free loopback port, in a thread of this process."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name="broken-service", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the broken service did not start"
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def contract(*args: str, keys: tuple[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``nanobanana-mock contract ARGS`` as a separate process, keys passed in its environment."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("EVOLINK_")}
+    if keys is not None:
+        env["EVOLINK_API_KEY"], env["EVOLINK_OTHER_API_KEY"] = keys
+    return subprocess.run(
+        [sys.executable, "-m", "mock_server", "contract", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "check", "title"), [(name, *found) for name, found in EXPECTED.items()])
+def test_contract__finds_the_broken_promise(name: str, check: str, title: str, tmp_path: Path) -> None:
+    with serving(broken_services.build(name)) as url:
+        result = contract(
+            "--base-url",
+            url,
+            "--profile",
+            "quick",
+            "--max-minutes",
+            "4",
+            "--report",
+            str(tmp_path),
+            keys=(broken_services.OWNER, broken_services.OTHER),
+        )
+    report = (tmp_path / "contract-report.md").read_text(encoding="utf-8")
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert report.startswith("# Contract report: FAILED")
+    assert f"Check: `{check}`" in report, report
+    assert title in report, report
+    assert "curl -sS -i -X" in report
+    assert 'failures="0"' not in (tmp_path / "junit.xml").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def https_mock(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
+    """The mock as its own process (``serve``), reached over HTTPS; yields (https URL, plain URL, CA file)."""
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    config = tmp_path / "accounts.yaml"
+    config.write_text("unknown_keys: reject\naccounts:\n  sk-e2e-owner: {}\n  sk-e2e-other: {}\n", encoding="utf-8")
+    proxy = TLSProxy(context)
+    public = f"https://127.0.0.1:{proxy.port}"
+    try:
+        with running("--task-duration", "2", "--seed", "3", "--config", str(config), "--public-url", public) as plain:
+            proxy.forward_to(int(plain.rsplit(":", 1)[1]))
+            yield public, plain, ca_file
+    finally:
+        proxy.close()
+
+
+@pytest.mark.slow
+def test_contract__passes_against_the_mock_over_https_within_budget(
+    https_mock: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    url, plain, ca_file = https_mock
+    report_dir = tmp_path / "report"
+    result = contract(
+        "--base-url",
+        url,
+        "--ca-file",
+        str(ca_file),
+        "--max-paid-tasks",
+        "2",
+        "--max-rate",
+        "40",
+        "--profile",
+        "quick",
+        "--max-minutes",
+        "4",
+        "--report",
+        str(report_dir),
+        keys=("sk-e2e-owner", "sk-e2e-other"),
+    )
+    report = (report_dir / "contract-report.md").read_text(encoding="utf-8")
+    assert result.returncode == 0, report + result.stdout[-3000:] + result.stderr[-2000:]
+    assert report.startswith("# Contract report: PASSED")
+    assert "2 of at most 2 tasks created" in report
+    tasks = httpx.get(f"{plain}/__mock/tasks", timeout=10).json()
+    assert tasks["count"] == 2
+    assert {task["key"] for task in tasks["tasks"]} == {"sk-e2e-owner"}
+    assert (report_dir / "junit.xml").is_file()
+
+
+def test_contract__skips_the_real_api_without_a_key(tmp_path: Path) -> None:
+    result = contract("--report", str(tmp_path))
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert "EVOLINK_API_KEY is not set" in result.stdout
+    report = (tmp_path / "contract-report.md").read_text(encoding="utf-8")
+    assert "### Target `real`: https://api.evolink.ai" in report
+    assert "Not checked: EVOLINK_API_KEY is not set" in report
+
+
+def test_contract__refuses_a_base_url_that_is_not_http() -> None:
+    result = contract("--base-url", "ftp://127.0.0.1/")
+    assert result.returncode == 2
+    assert "--base-url must be an http(s) URL" in result.stderr

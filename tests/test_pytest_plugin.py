@@ -1,0 +1,105 @@
+"""The pytest plugin, used as a client developer would: only its fixtures and markers."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from mock_server.testing import CallbackReceiver, MockHandle
+
+pytest_plugins = ["pytester"]
+CREATE = "/v1/images/generations"
+BODY = {"model": "nano-banana-beta", "prompt": "a cat"}
+
+
+def test_fixture__serves_a_mock_on_loopback_with_a_virtual_clock(nanobanana_mock: MockHandle) -> None:
+    assert nanobanana_mock.base_url.startswith("http://127.0.0.1:")
+    with httpx.Client(base_url=nanobanana_mock.base_url, headers=nanobanana_mock.headers) as http:
+        task = http.post(CREATE, json=BODY).json()
+        assert http.get(f"/v1/tasks/{task['id']}").json()["status"] == "pending"
+        nanobanana_mock.advance(10)
+        assert http.get(f"/v1/tasks/{task['id']}").json()["status"] == "completed"
+    assert [t["task"]["id"] for t in nanobanana_mock.tasks()] == [task["id"]]
+    poll = f"/v1/tasks/{task['id']}"
+    assert [r["path"] for r in nanobanana_mock.requests()] == [CREATE, poll, poll]
+
+
+def test_fixture__each_test_starts_empty(nanobanana_mock: MockHandle) -> None:
+    assert nanobanana_mock.tasks() == []
+    assert nanobanana_mock.requests() == []
+
+
+def test_prefer__shapes_the_next_create_server_side(nanobanana_mock: MockHandle) -> None:
+    nanobanana_mock.prefer(code=429)
+    nanobanana_mock.prefer(task_error="service_error", task_duration=2)
+    with httpx.Client(base_url=nanobanana_mock.base_url, headers=nanobanana_mock.headers) as http:
+        assert http.post(CREATE, json=BODY).status_code == 429
+        task = http.post(CREATE, json=BODY).json()
+        nanobanana_mock.advance(2)
+        failed = http.get(f"/v1/tasks/{task['id']}").json()
+        assert (failed["status"], failed["error"]["code"]) == ("failed", "service_error")
+        assert http.post(CREATE, json=BODY).status_code == 200
+
+
+def test_add_rule__and_reset(nanobanana_mock: MockHandle) -> None:
+    nanobanana_mock.add_rule(match={"route": "create"}, respond={"status": 500})
+    with httpx.Client(base_url=nanobanana_mock.base_url, headers=nanobanana_mock.headers) as http:
+        assert http.post(CREATE, json=BODY).status_code == 500
+        nanobanana_mock.reset()
+        assert http.post(CREATE, json=BODY).status_code == 200
+
+
+def test_prefer_header__builds_the_header() -> None:
+    assert MockHandle.prefer_header(task_error="service_error", task_stuck=True) == {
+        "Prefer": "task-error=service_error, task-stuck"
+    }
+
+
+@pytest.mark.nanobanana_mock(task_duration=3, api_key="sk-mine", config={"accounts": {"sk-mine": {"credits": 1.6}}})
+def test_marker__sets_duration_key_and_accounts(nanobanana_mock: MockHandle) -> None:
+    assert nanobanana_mock.api_key == "sk-mine"
+    with httpx.Client(base_url=nanobanana_mock.base_url, headers=nanobanana_mock.headers) as http:
+        task = http.post(CREATE, json=BODY).json()
+        assert http.post(CREATE, json=BODY).status_code == 402
+        nanobanana_mock.advance(3)
+        assert http.get(f"/v1/tasks/{task['id']}").json()["status"] == "completed"
+
+
+def test_callback_receiver__records_and_fails_on_command(nanobanana_callback_receiver: CallbackReceiver) -> None:
+    receiver = nanobanana_callback_receiver
+    receiver.fail_next(1, status=503)
+    with httpx.Client() as http:
+        assert http.post(receiver.url, json={"n": 1}).status_code == 503
+        assert http.post(receiver.url, json={"n": 2}).status_code == 200
+    deliveries = receiver.wait_for(2)
+    assert [d.json() for d in deliveries] == [{"n": 1}, {"n": 2}]
+    assert [d.answered for d in deliveries] == [503, 200]
+
+
+def test_ini_options__apply_to_every_test(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nnanobanana_mock_task_duration = 4\nnanobanana_mock_seed = 9\n")
+    pytester.makepyfile(
+        """
+        import httpx
+
+        def test_it(nanobanana_mock):
+            health = httpx.get(nanobanana_mock.base_url + "/__mock/health").json()
+            assert (health["task_duration"], health["seed"], health["clock"]) == (4.0, 9, "virtual")
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_marker__refuses_unknown_options(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.nanobanana_mock(colour="red")
+        def test_it(nanobanana_mock):
+            pass
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    assert "unknown option 'colour'" in result.stdout.str()
