@@ -12,6 +12,8 @@ like the built-in ones, and raised anywhere else pytest prints it as an assertio
 
 from __future__ import annotations
 
+from typing import Any
+
 from schemathesis.core.failures import Failure, Severity
 
 
@@ -24,12 +26,13 @@ class ContractViolation(Failure):
         title: one line naming the violation.
         expected: what the spec or the provider's docs say.
         actual: what the target did.
+        request: the request that showed it, when it is not the case's own (a probe's).
     """
 
     code = "NB900"
     kind_title = "Contract violation"
 
-    __slots__ = ("check", "expected", "actual")
+    __slots__ = ("check", "expected", "actual", "request")
 
     def __init__(
         self,
@@ -40,6 +43,7 @@ class ContractViolation(Failure):
         expected: str,
         actual: str,
         severity: Severity = Severity.HIGH,
+        request: Any = None,
     ) -> None:
         super().__init__(
             operation=operation,
@@ -50,6 +54,7 @@ class ContractViolation(Failure):
         self.check = check
         self.expected = expected
         self.actual = actual
+        self.request = request
 
     @property
     def _unique_key(self) -> str:

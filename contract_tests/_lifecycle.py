@@ -324,7 +324,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         for violation in violations:
             self.recorder.add_violation(self.client.target, violation, request)
             self.found.append(violation)
-        if violations and self.client.target.in_process:
+        if violations and self.client.target.clock_control:
             raise violations[0]
 
 
@@ -339,7 +339,7 @@ def lifecycle_machine(client: Client, recorder: Recorder, bodies: st.SearchStrat
 
 def run_lifecycle(machine: type[LifecycleMachine], profile: Profile, seed: int) -> list[ContractViolation]:
     """Run the machine as hypothesis would run a test; return the violations it recorded."""
-    replayable = machine.client.target.in_process
-    test = get_state_machine_test(machine, settings=machine_settings(profile, replayable=replayable))
+    virtual_time = machine.client.target.clock_control
+    test = get_state_machine_test(machine, settings=machine_settings(profile, virtual_time=virtual_time))
     hypothesis_seed(seed)(test)()
     return list(machine.found)

@@ -20,9 +20,11 @@ class Profile:
     create_examples: int
     """Fuzzed cases per generation mode for ``POST /v1/images/generations``."""
     machine_runs: int
-    """Runs of the lifecycle state machine."""
+    """Runs of the lifecycle state machine on the mock's virtual clock."""
     machine_steps: int
     """Steps per run of the lifecycle state machine."""
+    real_time_runs: int
+    """Runs against a live target, where each run waits for its tasks to finish for real."""
     positive_coverage: bool = True
     """Run schemathesis' deterministic coverage phase for positive data too (its negative
     cases always run: they are what proves invalid input is refused)."""
@@ -31,10 +33,10 @@ class Profile:
 PROFILES = {
     profile.name: profile
     for profile in (
-        Profile("quick", task_examples=8, create_examples=15, machine_runs=1, machine_steps=8, positive_coverage=False),
-        Profile("default", task_examples=100, create_examples=200, machine_runs=25, machine_steps=30),
-        Profile("deep", task_examples=300, create_examples=500, machine_runs=60, machine_steps=50),
-        Profile("live", task_examples=8, create_examples=15, machine_runs=1, machine_steps=10),
+        Profile("quick", 8, 15, machine_runs=1, machine_steps=8, real_time_runs=1, positive_coverage=False),
+        Profile("default", 100, 200, machine_runs=25, machine_steps=30, real_time_runs=2),
+        Profile("deep", 300, 500, machine_runs=60, machine_steps=50, real_time_runs=5),
+        Profile("live", 8, 15, machine_runs=1, machine_steps=10, real_time_runs=1),
     )
 }
 DEFAULT_PROFILE = "default"
@@ -43,13 +45,13 @@ LIVE_PROFILE = "live"
 _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
 
 
-def machine_settings(profile: Profile, *, replayable: bool) -> settings:
-    """Hypothesis settings of the lifecycle machine. Runs that spend money or real time are
-    never shrunk or replayed (``replayable=False``): every step would be sent again."""
-    phases = [Phase.explicit, Phase.generate, Phase.shrink] if replayable else [Phase.explicit, Phase.generate]
+def machine_settings(profile: Profile, *, virtual_time: bool) -> settings:
+    """Hypothesis settings of the lifecycle machine. Runs in real time (a live target) are few,
+    and never shrunk or replayed: every step would be sent, waited for and maybe paid again."""
+    phases = [Phase.explicit, Phase.generate, Phase.shrink] if virtual_time else [Phase.explicit, Phase.generate]
     return settings(
         settings.get_profile(f"contract-{profile.name}"),
-        max_examples=profile.machine_runs,
+        max_examples=profile.machine_runs if virtual_time else profile.real_time_runs,
         stateful_step_count=profile.machine_steps,
         phases=phases,
     )

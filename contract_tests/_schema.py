@@ -24,8 +24,6 @@ from ._facts import CREATE_OPERATION, TASK_OPERATION
 from ._profiles import PROFILES, Profile
 from ._target import Target
 
-# Built-in checks that re-send a request outside the suite's session (so outside its budget).
-_PROBING_CHECKS = ("ignored_auth", "object_level_authorization")
 _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 """positive_data_acceptance's default statuses; each operation adds its documented refusals."""
 
@@ -52,24 +50,24 @@ def _operations(target: Target, mode: GenerationMode, profile: Profile) -> list[
         # 402: the key's credits ran out, a documented refusal of valid data.
         "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "402"]}},
     }
-    if paid_limited:
-        # Built-in probes would send creates the budget cannot see; auth_required does it through the budget.
-        create["checks"].update({name: {"enabled": False} for name in _PROBING_CHECKS})
-        if mode == GenerationMode.POSITIVE:
-            # Each accepted create costs money: only the spec's own request example is sent.
-            create["phases"] = {
-                "examples": {"enabled": True, "fill-missing": False},
-                "coverage": {"enabled": False},
-                "fuzzing": {"enabled": False},
-            }
+    if paid_limited and mode == GenerationMode.POSITIVE:
+        # Each accepted create costs money: only the spec's own request example is sent.
+        create["phases"] = {
+            "examples": {"enabled": True, "fill-missing": False},
+            "coverage": {"enabled": False},
+            "fuzzing": {"enabled": False},
+        }
     return [task, create]
 
 
 def schema_config(target: Target, mode: GenerationMode, *, seed: int, exclude: tuple[str, ...] = ()) -> dict[str, Any]:
     """The schemathesis configuration of one target and mode, as a config-file dictionary."""
     profile = PROFILES[target.profile]
-    disabled = set(exclude) | set(_PROBING_CHECKS[1:])
+    # object_level_authorization needs identities the suite does not configure; auth_required and
+    # foreign_task_invisible cover its ground through the budget.
+    disabled = set(exclude) | {"object_level_authorization"}
     if target.accepts_any_key or target.limits.guarded:
+        # ignored_auth probes with a made-up key, outside the suite's session (so its budget).
         disabled.add("ignored_auth")
     config: dict[str, Any] = {
         "seed": seed,

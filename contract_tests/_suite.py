@@ -72,10 +72,10 @@ class Suite:
         try:
             case.validate_response(response, transport_kwargs={"session": client.session})
         except FailureGroup as group:
-            curl = curl_line(response.request, client.target)
             answer = describe_answer(response.status_code, response.message, response.content)
             for failure in group.exceptions:
-                self.recorder.add_failure(client.target, failure, answer, curl)
+                shown = getattr(failure, "request", None) or response.request
+                self.recorder.add_failure(client.target, failure, answer, curl_line(shown, client.target))
             raise
 
     def _send(self, case: Case, client: Client) -> Response:

@@ -146,6 +146,7 @@ def auth_required(ctx: CheckContext, response: Response, case: Case) -> bool | N
             continue
         violation = auth_refusal_violation(case.operation.label, label, answer.status_code, answer.content)
         if violation is not None:
+            violation.request = answer.request
             raise violation
         client.confirmed.add(memo)
     return None
@@ -183,6 +184,7 @@ def foreign_task_invisible(ctx: CheckContext, response: Response, case: Case) ->
     client.foreign_checked.add(task_id)
     violation = foreign_answer_violation(case.operation.label, task_id, answer)
     if violation is not None:
+        violation.request = answer.request
         raise violation
     if answer.status_code == 401:
         client.note("foreign_task_invisible: the other key was refused with 401, so isolation was not shown")

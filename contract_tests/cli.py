@@ -162,4 +162,9 @@ def run_command(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"nanobanana-mock contract: {exc}", file=sys.stderr)
         return 2
+    if options.base_url is not None and not options.api_key:
+        print(
+            "nanobanana-mock contract: --base-url needs a key: pass --api-key or set EVOLINK_API_KEY", file=sys.stderr
+        )
+        return 2
     return run(options, keyword=args.keyword, verbose=args.verbose)

@@ -16,15 +16,17 @@ from starlette.routing import Router
 from starlette.types import Receive, Scope, Send
 
 from . import admin, routes
+from .api import CREATE_PATH, QUERY_PREFIX, BrokenConnectionError, create_operation, query_operation
 from .clock import Clock
 from .config import MockConfig
 from .context import MockContext
 from .errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, NotFound
-from .middleware import TRANSPORT_KEY, BrokenConnection, MockMiddleware, transport_of
+from .middleware import TRANSPORT_KEY, MockMiddleware, transport_of
 from .settings import Settings
 from .store import TaskStore
 
 log = logging.getLogger("mock_server")
+_QUERY_AT = len(QUERY_PREFIX)
 _METHOD_ORDER = {"GET": 0, "HEAD": 1, "POST": 2, "PUT": 3, "PATCH": 4, "DELETE": 5, "OPTIONS": 6}
 
 
@@ -64,11 +66,28 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 
 
 class MockApp(Starlette):
-    """Starlette, noting the connection's transport in the scope before any middleware
-    wraps ``send`` (the fault middleware needs it to break connections on demand)."""
+    """Starlette, with the two hot operations sent straight to their ASGI apps (``api.py``),
+    and the connection's transport noted in the scope before any middleware wraps ``send``
+    (the fault layer needs it to break connections on demand)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
+            method = scope["method"]
+            path: str = scope["path"]
+            if method == "POST" and path == CREATE_PATH:
+                scope["app"] = self
+                await create_operation(scope, receive, send)
+                return
+            if (
+                method == "GET"
+                and path.startswith(QUERY_PREFIX)
+                and len(path) > _QUERY_AT
+                and "/" not in path[_QUERY_AT:]
+            ):
+                scope["app"] = self
+                scope["path_params"] = {"task_id": path[_QUERY_AT:]}
+                await query_operation(scope, receive, send)
+                return
             scope[TRANSPORT_KEY] = transport_of(send)
         await super().__call__(scope, receive, send)
 
@@ -104,7 +123,7 @@ def create_app(
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
-            BrokenConnection: _broken,
+            BrokenConnectionError: _broken,
             Exception: _unexpected,
         },
     )

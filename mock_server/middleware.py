@@ -24,16 +24,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .context import MockContext
 from .errors import Unauthorized
-from .journal import MAX_BODY, decode_body
+from .journal import MAX_BODY, JournalEntry
 
 ADMIN_PREFIX = "/__mock"
 FAULT_KEY = "mock_fault"
 NOTE_KEY = "mock_note"
-
-
-class BrokenConnection(Exception):
-    """Raised by a route whose connection a rule breaks before answering; the app renders a
-    placeholder that this middleware never sends."""
+JOURNALLED_KEY = "mock_journalled"
 
 
 class ConnectionFault(ConnectionError):
@@ -63,6 +59,20 @@ def _reset(transport: asyncio.BaseTransport) -> None:
         abort()
     else:
         transport.close()
+
+
+async def break_connection(transport: Any, fault: str) -> None:
+    """Reset (``reset``) or close (``empty``, ``truncate``) the connection; without one (an
+    in-process transport) raise ``ConnectionFault`` to the caller instead."""
+    if transport is None:
+        raise ConnectionFault(f"connection {fault} (rule)")
+    if fault == "reset":
+        _reset(transport)
+    else:
+        transport.close()
+    # Let the server see the connection lost, so it sends nothing more on it.
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -110,7 +120,6 @@ class MockMiddleware:
         captured_size = 0
         status = 0
         state: dict[str, Any] = scope.setdefault("state", {})
-        transport: asyncio.BaseTransport | None = scope.get(TRANSPORT_KEY)
         faulted = False
         truncate_left = 0
 
@@ -132,11 +141,7 @@ class MockMiddleware:
                 status = message["status"]
                 if fault in ("reset", "empty"):
                     faulted = True
-                    if transport is None:
-                        raise ConnectionFault(f"connection {fault} (rule)")
-                    _reset(transport) if fault == "reset" else transport.close()
-                    await asyncio.sleep(0)
-                    await asyncio.sleep(0)
+                    await break_connection(scope.get(TRANSPORT_KEY), fault)
                     return
                 if fault == "truncate":
                     length = next((int(v) for k, v in message["headers"] if k.lower() == b"content-length"), 0)
@@ -149,33 +154,26 @@ class MockMiddleware:
                     return
                 faulted = True
                 await send({"type": "http.response.body", "body": part, "more_body": True})
-                if transport is None:
-                    raise ConnectionFault("connection closed mid-body (rule)")
-                transport.close()
-                await asyncio.sleep(0)
-                await asyncio.sleep(0)
+                await break_connection(scope.get(TRANSPORT_KEY), "truncate")
                 return
             await send(message)
 
         try:
             await self.app(scope, tee_receive, guarded_send)
         finally:
-            raw = b"".join(captured)
-            authorization = _header(scope, b"authorization") or ""
-            key = authorization[7:].strip() if authorization.lower().startswith("bearer ") else None
-            note: dict[str, Any] = state.get(NOTE_KEY, {})
-            mock.journal.record(
-                {
-                    "time": mock.clock.now(),
-                    "method": scope["method"],
-                    "path": scope["path"],
-                    "query": scope.get("query_string", b"").decode("latin-1"),
-                    "key": key,
-                    "headers": {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]},
-                    "body": decode_body(raw, _header(scope, b"content-type") or ""),
-                    "status": status if state.get(FAULT_KEY) not in ("reset", "empty") else None,
-                    "fault": state.get(FAULT_KEY),
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 3),
-                    **note,
-                }
-            )
+            if not state.get(JOURNALLED_KEY):
+                fault = state.get(FAULT_KEY)
+                mock.journal.record(
+                    JournalEntry(
+                        mock.clock.now(),
+                        scope["method"],
+                        scope["path"],
+                        scope.get("query_string", b""),
+                        scope["headers"],
+                        b"".join(captured),
+                        None if fault in ("reset", "empty") else status,
+                        fault,
+                        (time.perf_counter() - started) * 1000,
+                        state.get(NOTE_KEY),
+                    )
+                )

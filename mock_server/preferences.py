@@ -36,6 +36,9 @@ class Preferences:
         return not self.applied
 
 
+NO_PREFERENCES = Preferences()
+
+
 def _split(values: Iterable[str]) -> list[tuple[str, str | None]]:
     items: list[tuple[str, str | None]] = []
     for header in values:

@@ -110,6 +110,10 @@ class Decision:
     rules: list[str] = field(default_factory=list)
 
 
+NO_DECISION = Decision()
+"""What no rule decides (shared: callers never change a decision)."""
+
+
 def _regex(value: Any, where: str) -> re.Pattern[str]:
     if not isinstance(value, str):
         raise RuleError(f"{where}: must be a regular expression string")
@@ -260,7 +264,14 @@ class RuleBook:
         self._random = random.Random(f"rules:{self.seed}")
         self.rules = self.parse_many(self._configured, "rules")
 
+    @property
+    def needs_headers(self) -> bool:
+        """Whether any rule matches on headers (else calls need not carry them)."""
+        return any(rule.headers for rule in self.rules)
+
     def evaluate(self, call: Call) -> Decision:
+        if not self.rules:
+            return NO_DECISION
         decision = Decision()
         outcome = TaskOutcome()
         for rule in self.rules:

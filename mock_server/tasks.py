@@ -11,10 +11,12 @@ alphabetical order; a finished task has ``duration``, ``result_data`` beside ``r
 
 from __future__ import annotations
 
-import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from .lifecycle import Failure, Plan, Status, View, end_early, make_plan, view
 from .outcomes import CALLER_FIXABLE, failure_for
@@ -102,7 +104,8 @@ def cancel(task: Task, now: float) -> None:
 def render_json(body: Any) -> bytes:
     """Compact JSON, as the provider answers (clients grep ``"status":"completed"``): the bytes
     of every API answer and of every callback body."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    data: bytes = orjson.dumps(body)
+    return data
 
 
 def creation_body(task: Task) -> dict[str, Any]:
@@ -120,8 +123,9 @@ def creation_body(task: Task) -> dict[str, Any]:
     }
 
 
-def detail_body(task: Task, now: float, files_base: str) -> dict[str, Any]:
-    """The 200 answer to a query at mock time ``now``; result links start with ``files_base``."""
+def detail_body(task: Task, now: float, files_base: str | Callable[[], str]) -> dict[str, Any]:
+    """The 200 answer to a query at mock time ``now``; result links start with ``files_base``
+    (or what it returns: only a completed task needs it)."""
     state = task.view(now)
     body: dict[str, Any] = {"created": task.created}
     if state.finished:
@@ -134,7 +138,8 @@ def detail_body(task: Task, now: float, files_base: str) -> dict[str, Any]:
     body["object"] = OBJECT
     body["progress"] = state.progress
     if state.status is Status.COMPLETED:
-        links = [f"{files_base}/files/images/{name}" for name in task.image_names()]
+        base = files_base if isinstance(files_base, str) else files_base()
+        links = [f"{base}/files/images/{name}" for name in task.image_names()]
         body["result_data"] = [{"url": link} for link in links]
         body["results"] = links
     body["status"] = state.status.value

@@ -4,7 +4,8 @@ openapi-core loads the bundle (validating it once) and builds one jsonschema val
 per operation's request body, with its OpenAPI 3.1 dialect and format checks. A request
 then costs one ``iter_errors`` on its parsed body: calling ``OpenAPI.validate_request``
 for each request would redo the path matching and rebuild the validator every time
-(measured: ~530 µs a request against ~11 µs; see bench/README.md). Routing, the Bearer
+(measured: ~570 µs a request against ~10-18 µs; see bench/README.md); jsonschema-rs,
+compiled from the same resolved schema, answers the common "valid" case in ~0.2 µs. Routing, the Bearer
 scheme and the content type are checked by the routes, from the same spec facts.
 
 Each violation becomes ``InvalidRequest`` with a message and ``param`` naming the field.
@@ -16,6 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import jsonschema_rs
 from jsonschema.exceptions import ValidationError
 from openapi_core import OpenAPI
 from openapi_core.validation.schemas import oas31_schema_validators_factory
@@ -24,6 +26,7 @@ from openapi_core.validation.schemas.validators import SchemaValidator
 from .errors import InvalidRequest, InvalidTaskId, Unauthorized
 
 TASK_ID_PREFIX = "task-unified-"
+_BEARER = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+)\s*$")
 MAX_TASK_ID_LENGTH = 128
 
 # RFC 3986: a scheme, a colon, then only characters a URI may hold (percent-escapes included).
@@ -113,14 +116,23 @@ class RequestValidator:
     def __init__(self, document: dict[str, Any]) -> None:
         self.openapi = OpenAPI.from_dict(document)
         self._bodies: dict[str, SchemaValidator] = {}
+        self._fast: dict[str, Any] = {}
         for _, item in (self.openapi.spec / "paths").items():
             for method, operation in item.items():
                 if method.startswith("x-") or "requestBody" not in operation:
                     continue
                 schema = operation / "requestBody" / "content" / "application/json" / "schema"
-                self._bodies[operation["operationId"]] = oas31_schema_validators_factory.create(
+                operation_id = operation["operationId"]
+                self._bodies[operation_id] = oas31_schema_validators_factory.create(
                     self.openapi.spec, schema, extra_format_validators={"uri": is_uri}
                 )
+                # The same resolved schema, compiled by jsonschema-rs: it only says "valid"
+                # faster (~0.2 µs against ~10-18 µs); any other verdict goes to openapi-core's
+                # validator, which decides and explains. A test proves the two agree.
+                with schema.resolve() as resolved:
+                    self._fast[operation_id] = jsonschema_rs.validator_for(
+                        _plain(resolved.contents), formats={"uri": is_uri}, validate_formats=True
+                    )
 
     @property
     def operations_with_body(self) -> frozenset[str]:
@@ -128,6 +140,8 @@ class RequestValidator:
 
     def validate_body(self, operation_id: str, payload: Any) -> None:
         """Raise ``InvalidRequest`` naming the first offending field, if any."""
+        if self._fast[operation_id].is_valid(payload):
+            return
         validator = self._bodies[operation_id].validator
         if validator.is_valid(payload):
             return
@@ -136,15 +150,23 @@ class RequestValidator:
             raise explain(error)
 
 
+def _plain(value: Any) -> Any:
+    """A resolved schema as plain dicts and lists (what jsonschema-rs reads)."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
 def bearer_key(header: str | None) -> str:
     """The API key of an ``Authorization: Bearer KEY`` header, or ``Unauthorized``."""
     if not header:
         raise Unauthorized("Missing API key: send the header 'Authorization: Bearer YOUR_API_KEY'")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token or any(ch.isspace() for ch in token):
+    match = _BEARER.match(header)
+    if match is None:
         raise Unauthorized("Invalid Authorization header: expected 'Bearer YOUR_API_KEY'")
-    return token
+    return match.group(1)
 
 
 def check_task_id(task_id: str) -> None:

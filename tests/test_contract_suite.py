@@ -160,7 +160,15 @@ def test_contract__skips_the_real_api_without_a_key(tmp_path: Path) -> None:
     assert "Not checked: EVOLINK_API_KEY is not set" in report
 
 
-def test_contract__refuses_a_base_url_that_is_not_http() -> None:
-    result = contract("--base-url", "ftp://127.0.0.1/")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--base-url", "ftp://127.0.0.1/"), "--base-url must be an http(s) URL"),
+        (("--base-url", "http://127.0.0.1:9"), "--base-url needs a key"),
+        (("--base-url", "http://127.0.0.1:9", "--api-key", "k", "--other-api-key", "k"), "must differ"),
+    ],
+)
+def test_contract__refuses_bad_options(args: tuple[str, ...], message: str) -> None:
+    result = contract(*args)
     assert result.returncode == 2
-    assert "--base-url must be an http(s) URL" in result.stderr
+    assert message in result.stderr

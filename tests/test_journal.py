@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from mock_server.journal import RequestJournal, decode_body
+from mock_server.journal import JournalEntry, RequestJournal, decode_body
 from tests.conftest import AUTH, CREATE, KEY, START, body
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +60,7 @@ async def test_reset__clears_the_journal(client: httpx.AsyncClient) -> None:
 def test_journal__keeps_only_the_newest_entries() -> None:
     journal = RequestJournal(capacity=3)
     for index in range(5):
-        journal.record({"method": "GET", "path": f"/{index}", "key": None, "status": 200})
+        journal.record(JournalEntry(0.0, "GET", f"/{index}", b"", [], b"", 200, None, 0.1))
     assert [entry["path"] for entry in journal.entries()] == ["/2", "/3", "/4"]
 
 
