@@ -96,6 +96,8 @@ def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: Thre
         yield handle
     finally:
         nanobanana_mock_server.mount(None)
+        # Deliveries still pending belong to this test only: end them on the server's loop.
+        nanobanana_mock_server.run(app.state.mock.callbacks.aclose())
         handle.close()
 
 

@@ -10,7 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,8 +37,10 @@ class SwitchableApp:
 
     def __init__(self, app: ASGIApp | None = None) -> None:
         self.app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.loop = asyncio.get_running_loop()
         app = self.app
         if app is not None:
             await app(scope, receive, send)
@@ -80,7 +82,6 @@ class ThreadedServer:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name=f"nanobanana-mock:{self.port}", daemon=True)
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> ThreadedServer:
         self._thread.start()
@@ -93,6 +94,14 @@ class ThreadedServer:
 
     def mount(self, app: ASGIApp | None) -> None:
         self.switch.app = app
+
+    def run(self, coroutine: Coroutine[Any, Any, Any], timeout: float = 10.0) -> Any:
+        """Run ``coroutine`` on the server's event loop (if it has served anything yet)."""
+        loop = self.switch.loop
+        if loop is None or not loop.is_running():
+            coroutine.close()
+            return None
+        return asyncio.run_coroutine_threadsafe(coroutine, loop).result(timeout)
 
     def stop(self) -> None:
         self._server.should_exit = True

@@ -103,3 +103,21 @@ def test_marker__refuses_unknown_options(pytester: pytest.Pytester) -> None:
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     assert "unknown option 'colour'" in result.stdout.str()
+
+
+def test_callbacks__reach_the_receiver_fixture_end_to_end(
+    nanobanana_mock: MockHandle, nanobanana_callback_receiver: CallbackReceiver
+) -> None:
+    receiver = nanobanana_callback_receiver
+    receiver.fail_next(1)
+    with httpx.Client(base_url=nanobanana_mock.base_url, headers=nanobanana_mock.headers) as http:
+        task = http.post(CREATE, json={**BODY, "callback_url": receiver.url}).json()
+        nanobanana_mock.advance(10)
+        receiver.wait_for(1)
+        nanobanana_mock.advance(1)
+        deliveries = receiver.wait_for(2)
+        polled = http.get(f"/v1/tasks/{task['id']}").content
+    assert [d.answered for d in deliveries] == [500, 200]
+    assert deliveries[1].body == polled
+    assert deliveries[1].headers["Content-Type"] == "application/json"
+    assert [a["status"] for a in nanobanana_mock.callbacks(task["id"])] == [500, 200]
