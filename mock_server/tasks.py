@@ -12,6 +12,7 @@ alphabetical order; a finished task has ``duration``, ``result_data`` beside ``r
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -83,12 +84,13 @@ class TaskFactory:
             stuck=stuck,
             fail_at_start=failure is not None and failure.code in CALLER_FIXABLE,
         )
+        # Keys, models and sizes repeat across tasks: interned, each is stored once.
         return Task(
             id=task_id,
-            key=key,
-            model=MODEL_ALIASES.get(model, model),
+            key=sys.intern(key),
+            model=sys.intern(MODEL_ALIASES.get(model, model)),
             created=int(now) + 1,
-            size=size or "auto",
+            size=sys.intern(size or "auto"),
             plan=plan,
             callback_url=callback_url,
             estimated_time=self.estimated_time,
