@@ -17,6 +17,7 @@ from pathlib import Path
 from contract_tests import cli as contract_cli
 
 from .config import MockConfig, load_config
+from .gauntlet import cli as gauntlet_cli
 from .settings import Settings
 from .tls import TlsFiles, make_localhost_certificate
 
@@ -77,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", metavar="URL", help="base of result links (default: the address polled)")
     serve.add_argument("--config", metavar="FILE", help="YAML file of accounts, failure rules and settings")
     serve.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only this key (repeatable); others answer 401. Default: any key works",
+    )
+    serve.add_argument(
         "--admin-token", metavar="TOKEN", help="token the admin API requires (always required off loopback)"
     )
     serve.add_argument("--access-log", action="store_true", default=None, help="log every request")
@@ -104,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="only report whether the bundle is current (exit 1 if not)"
     )
     contract_cli.add_parser(commands)
+    gauntlet_cli.add_parser(commands)
     return parser
 
 
@@ -153,6 +162,7 @@ def settings_from(config: MockConfig, args: argparse.Namespace, environ: Mapping
         admin_token=args.admin_token,
         config_file=args.config,
         allow_callback_hosts=tuple(args.allow_callback_hosts) if args.allow_callback_hosts else None,
+        api_keys=tuple(args.api_keys) if args.api_keys else None,
         callback_ca_file=args.callback_ca_file,
     )
 
@@ -250,6 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command == "contract":
         return contract_cli.run_command(args)
+    if args.command == "gauntlet":
+        return gauntlet_cli.run_command(args)
     return bundle(args)
 
 

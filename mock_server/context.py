@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from .accounts import Accounts
+from .accounts import Accounts, AccountSpec
 from .callback_safety import CallbackPolicy
 from .callbacks import CallbackQueue
 from .clock import Clock, SystemClock, VirtualClock
@@ -32,6 +32,14 @@ def documented_errors(bundle: dict[str, Any]) -> dict[str, dict[int, dict[str, A
                 if status.isdigit() and int(status) >= 400 and example is not None:
                     examples[int(status)] = example
     return errors
+
+
+def _accounts(settings: Settings, config: MockConfig) -> Accounts:
+    """The config's accounts; ``--api-key`` adds unlimited ones and makes other keys invalid."""
+    if not settings.api_keys:
+        return Accounts(config.accounts, unknown_keys=config.unknown_keys)
+    specs = {key: AccountSpec() for key in settings.api_keys} | config.accounts
+    return Accounts(specs, unknown_keys="reject")
 
 
 @dataclass
@@ -80,7 +88,7 @@ class MockContext:
                 credits=settings.credits_per_task,
             ),
             validator=RequestValidator(bundle),
-            accounts=Accounts(config.accounts, unknown_keys=config.unknown_keys),
+            accounts=_accounts(settings, config),
             rules=RuleBook(config.rules, seed=seed, statuses=statuses),
             journal=RequestJournal(settings.journal_capacity),
             callbacks=CallbackQueue(

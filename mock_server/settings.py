@@ -45,6 +45,8 @@ class Settings:
     journal_capacity: int = 10_000
     config_file: str | None = None
     """YAML file of accounts, rules and settings (see README, "Failures on demand")."""
+    api_keys: tuple[str, ...] = ()
+    """When set, only these keys (and those the config lists) are valid: others answer 401."""
     allow_callback_hosts: tuple[str, ...] = ()
     """Hosts callbacks may go to over http or https, private or not (``MOCK_ALLOW_CALLBACK_HOSTS=a,b``)."""
     callback_ca_file: str | None = None

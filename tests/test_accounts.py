@@ -136,3 +136,14 @@ def test_accounts__rate_window_slides() -> None:
         accounts.check_rate("k", 59.0)
     assert raised.value.headers == {"Retry-After": "1"}
     accounts.check_rate("k", 60.0)
+
+
+async def test_api_keys__only_the_listed_keys_are_valid(
+    app_factory: Callable[..., Starlette], client_factory: Callable[[Starlette], httpx.AsyncClient]
+) -> None:
+    async with client_factory(app_factory(api_keys=("sk-mine",), config=CONFIG)) as client:
+        assert (await client.post(CREATE, json=body(), headers=auth("sk-mine"))).status_code == 200
+        assert (await client.post(CREATE, json=body(), headers=auth("sk-two-tasks"))).status_code == 200
+        refused = await client.get("/v1/tasks/task-unified-1-abcdefgh", headers=auth("SCHEMATHESIS-INVALID-VALUE"))
+        assert refused.status_code == 401
+        assert refused.json()["error"]["type"] == "authentication_error"
