@@ -36,6 +36,14 @@ def _drop_callback_url(context: HookContext, case: Case) -> Case:
     return case
 
 
+def _first_create_example_only(context: HookContext, examples: list[Case]) -> None:
+    """``before_add_examples`` hook on a paid budget: of the create's examples, only the spec's
+    request example is sent (the others are assembled from property examples)."""
+    operation = context.operation
+    if operation is not None and operation.definition.raw.get("operationId") == CREATE_OPERATION:
+        del examples[1:]
+
+
 def _operations(target: Target, mode: GenerationMode, profile: Profile) -> list[dict[str, Any]]:
     paid_limited = target.limits.max_paid_tasks is not None
     task: dict[str, Any] = {
@@ -106,4 +114,6 @@ def build_schema(target: Target, mode: GenerationMode, *, seed: int, exclude: tu
 
         schema = schemathesis.openapi.from_dict(copy.deepcopy(load_bundle()), config=config)
     schema.hook("map_case")(_drop_callback_url)
+    if target.limits.max_paid_tasks is not None:
+        schema.hook("before_add_examples")(_first_create_example_only)
     return schema

@@ -77,6 +77,9 @@ class Suite:
                 shown = getattr(failure, "request", None) or response.request
                 self.recorder.add_failure(client.target, failure, answer, curl_line(shown, client.target))
             raise
+        except BudgetExhausted as exc:
+            # A built-in check re-sent the request through the session, and the budget said no.
+            client.note(f"{case.operation.label}: a check's follow-up request not sent ({exc})")
 
     def _send(self, case: Case, client: Client) -> Response:
         if client.target.replayable or not may_create_task(case.method, case.path):

@@ -2,8 +2,8 @@
 
 Each broken service (``tests/broken_services.py``) breaks one promise and is served on a
 loopback port; the suite must exit 1 and name the break in its report. The same command
-against the real mock, started as its own process and reached over HTTPS through a TLS
-proxy with a trustme certificate, must pass and stay inside its paid-task budget.
+against the real mock, started as its own process and serving HTTPS with a trustme
+certificate (``serve --tls-cert/--tls-key``), must pass and stay inside its paid-task budget.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import uvicorn
 
 from tests import broken_services
 from tests.servers import ROOT, running
-from tests.tls_proxy import TLSProxy
 
 EXPECTED = {
     "status_outside_enum": ("task_state_consistent", "Status outside the documented set"),
@@ -99,30 +98,27 @@ def test_contract__finds_the_broken_promise(name: str, check: str, title: str, t
 
 
 @pytest.fixture
-def https_mock(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
-    """The mock as its own process (``serve``), reached over HTTPS; yields (https URL, plain URL, CA file)."""
+def https_mock(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """The mock as its own process (``serve``) over HTTPS with a trustme certificate; yields (URL, CA file)."""
     ca = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-    ca_file = tmp_path / "ca.pem"
+    certificate = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, chain, key = tmp_path / "ca.pem", tmp_path / "chain.pem", tmp_path / "key.pem"
     ca.cert_pem.write_to_path(str(ca_file))
+    chain.write_bytes(b"".join(blob.bytes() for blob in certificate.cert_chain_pems))
+    certificate.private_key_pem.write_to_path(str(key))
     config = tmp_path / "accounts.yaml"
     config.write_text("unknown_keys: reject\naccounts:\n  sk-e2e-owner: {}\n  sk-e2e-other: {}\n", encoding="utf-8")
-    proxy = TLSProxy(context)
-    public = f"https://127.0.0.1:{proxy.port}"
-    try:
-        with running("--task-duration", "2", "--seed", "3", "--config", str(config), "--public-url", public) as plain:
-            proxy.forward_to(int(plain.rsplit(":", 1)[1]))
-            yield public, plain, ca_file
-    finally:
-        proxy.close()
+    tls = ("--tls-cert", str(chain), "--tls-key", str(key))
+    with running("--task-duration", "2", "--seed", "3", "--config", str(config), *tls) as url:
+        assert url.startswith("https://127.0.0.1:")
+        yield url, ca_file
 
 
 @pytest.mark.slow
 def test_contract__passes_against_the_mock_over_https_within_budget(
-    https_mock: tuple[str, str, Path], tmp_path: Path
+    https_mock: tuple[str, Path], tmp_path: Path
 ) -> None:
-    url, plain, ca_file = https_mock
+    url, ca_file = https_mock
     report_dir = tmp_path / "report"
     result = contract(
         "--base-url",
@@ -145,7 +141,8 @@ def test_contract__passes_against_the_mock_over_https_within_budget(
     assert result.returncode == 0, report + result.stdout[-3000:] + result.stderr[-2000:]
     assert report.startswith("# Contract report: PASSED")
     assert "2 of at most 2 tasks created" in report
-    tasks = httpx.get(f"{plain}/__mock/tasks", timeout=10).json()
+    trust = ssl.create_default_context(cafile=str(ca_file))
+    tasks = httpx.get(f"{url}/__mock/tasks", timeout=10, verify=trust).json()
     assert tasks["count"] == 2
     assert {task["key"] for task in tasks["tasks"]} == {"sk-e2e-owner"}
     assert (report_dir / "junit.xml").is_file()
