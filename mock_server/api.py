@@ -19,13 +19,13 @@ from starlette.types import Receive, Scope, Send
 
 from .bodies import check_content_type, check_declared_length, parse_json, too_large
 from .context import MockContext
-from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError
+from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError, TaskNotFound
 from .journal import JournalEntry
 from .middleware import FAULT_KEY, JOURNALLED_KEY, NOTE_KEY, TRANSPORT_KEY, break_connection, transport_of
 from .outcomes import failure_for
 from .preferences import NO_PREFERENCES, Preferences, parse_prefer
 from .rules import Call, Decision
-from .tasks import MODEL_ALIASES, creation_body, detail_body, render_json
+from .tasks import CANONICAL_MODEL, MODEL_ALIASES, creation_body, detail_body, render_json
 from .validation import bearer_key, check_task_id
 
 log = logging.getLogger("mock_server")
@@ -42,7 +42,17 @@ Answer = tuple[int, bytes, dict[str, str] | None]
 class Incoming:
     """One request as the handlers see it: the headers they use, read in one pass."""
 
-    __slots__ = ("scope", "receive", "authorization", "content_type", "content_length", "prefer", "host", "state")
+    __slots__ = (
+        "scope",
+        "receive",
+        "authorization",
+        "content_type",
+        "content_length",
+        "prefer",
+        "host",
+        "idempotency_key",
+        "state",
+    )
 
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
@@ -52,6 +62,7 @@ class Incoming:
         self.content_length: str | None = None
         self.prefer: list[str] | None = None
         self.host: str | None = None
+        self.idempotency_key: str | None = None
         self.state: dict[str, Any] = scope.setdefault("state", {})
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -64,6 +75,8 @@ class Incoming:
                 self.prefer = [*(self.prefer or []), value.decode("latin-1")]
             elif name == b"host":
                 self.host = value.decode("latin-1")
+            elif name == b"idempotency-key":
+                self.idempotency_key = value.decode("latin-1")
 
     def headers(self) -> dict[str, str]:
         return {name.decode("latin-1"): value.decode("latin-1") for name, value in self.scope["headers"]}
@@ -166,6 +179,25 @@ def _authorized_key(mock: MockContext, incoming: Incoming) -> str:
     return key
 
 
+def _extra_model(mock: MockContext, model: object) -> bool:
+    if not isinstance(model, str) or model == CANONICAL_MODEL or model in MODEL_ALIASES:
+        return False
+    return mock.settings.any_model or model in mock.settings.extra_models
+
+
+def _replay(mock: MockContext, key: str, incoming: Incoming) -> Answer | None:
+    """The first answer again, for a create retried with the same ``Idempotency-Key``."""
+    task_id = mock.idempotency.task_for(key, incoming.idempotency_key)
+    if task_id is None:
+        return None
+    try:
+        task = mock.store.get_task(task_id, key)
+    except TaskNotFound:
+        return None
+    incoming.state[NOTE_KEY] = {**incoming.state.get(NOTE_KEY, {}), "task_id": task.id, "replayed": True}
+    return 200, render_json({**creation_body(task), "idempotency_replayed": True}), None
+
+
 async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answer:
     preferences = preferences_for(incoming.prefer, CREATE_OPERATION, mock)
     if preferences.delay_ms:
@@ -180,11 +212,17 @@ async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answ
     decision = await intercept(mock, call, CREATE_OPERATION, incoming.state)
     callback_url = payload.get("callback_url") if isinstance(payload, dict) else None
     policy = mock.callbacks.policy
+    checked = payload
     if callback_url is not None and policy.exempt_from_spec(callback_url):
         # An allowed host (--allow-callback-host) may take http, which the spec's pattern refuses.
-        mock.validator.validate_body(CREATE_OPERATION, {k: v for k, v in payload.items() if k != "callback_url"})
-    else:
-        mock.validator.validate_body(CREATE_OPERATION, payload)
+        checked = {k: v for k, v in checked.items() if k != "callback_url"}
+    if isinstance(checked, dict) and _extra_model(mock, checked.get("model")):
+        # A model accepted by --extra-model/--any-model is checked as the spec's own model.
+        checked = {**checked, "model": CANONICAL_MODEL}
+    mock.validator.validate_body(CREATE_OPERATION, checked)
+    replayed = _replay(mock, key, incoming)
+    if replayed is not None:
+        return replayed
     target = await policy.check_at_creation(callback_url) if callback_url is not None else None
     model = MODEL_ALIASES.get(payload["model"], payload["model"])
     mock.accounts.check_model(key, model)
@@ -202,6 +240,7 @@ async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answ
         stuck=bool(outcome.stuck),
     )
     mock.store.create_task(task, now)
+    mock.idempotency.remember(key, incoming.idempotency_key, task.id)
     if target is not None:
         mock.callbacks.schedule(task, target, files_base(mock, incoming.base_url), decision.callback)
     if task.plan.failure is not None:

@@ -4,6 +4,7 @@ send no lifespan events) and renders every error in the provider's envelope."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +28,7 @@ from .store import TaskStore
 
 log = logging.getLogger("mock_server")
 _QUERY_AT = len(QUERY_PREFIX)
+_SLASHES = re.compile("/{2,}")
 _METHOD_ORDER = {"GET": 0, "HEAD": 1, "POST": 2, "PUT": 3, "PATCH": 4, "DELETE": 5, "OPTIONS": 6}
 
 
@@ -74,6 +76,10 @@ class MockApp(Starlette):
         if scope["type"] == "http":
             method = scope["method"]
             path: str = scope["path"]
+            if "//" in path:
+                # Clients that join a base ending in "/" with "/v1/..." send "//v1/...";
+                # front proxies (nginx's merge_slashes) merge them, and so does the mock.
+                path = scope["path"] = _SLASHES.sub("/", path)
             if method == "POST" and path == CREATE_PATH:
                 scope["app"] = self
                 await create_operation(scope, receive, send)

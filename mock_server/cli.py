@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", metavar="URL", help="base of result links (default: the address polled)")
     serve.add_argument("--config", metavar="FILE", help="YAML file of accounts, failure rules and settings")
     serve.add_argument(
+        "--extra-model",
+        action="append",
+        dest="extra_models",
+        metavar="NAME",
+        help="accept this model name too, answered as a Nano Banana task under that name (repeatable)",
+    )
+    serve.add_argument("--any-model", action="store_true", default=None, help="accept every model name")
+    serve.add_argument(
         "--api-key",
         action="append",
         dest="api_keys",
@@ -163,6 +171,8 @@ def settings_from(config: MockConfig, args: argparse.Namespace, environ: Mapping
         config_file=args.config,
         allow_callback_hosts=tuple(args.allow_callback_hosts) if args.allow_callback_hosts else None,
         api_keys=tuple(args.api_keys) if args.api_keys else None,
+        extra_models=tuple(args.extra_models) if args.extra_models else None,
+        any_model=args.any_model,
         callback_ca_file=args.callback_ca_file,
     )
 

@@ -11,6 +11,7 @@ from .callback_safety import CallbackPolicy
 from .callbacks import CallbackQueue
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
+from .idempotency import IdempotencyKeys
 from .journal import RequestJournal
 from .randomness import SeededRandom
 from .rules import RuleBook
@@ -55,6 +56,7 @@ class MockContext:
     rules: RuleBook
     journal: RequestJournal
     callbacks: CallbackQueue
+    idempotency: IdempotencyKeys
     examples: dict[str, dict[int, dict[str, Any]]] = field(repr=False)
     bundle: dict[str, Any] = field(repr=False)
 
@@ -91,6 +93,7 @@ class MockContext:
             accounts=_accounts(settings, config),
             rules=RuleBook(config.rules, seed=seed, statuses=statuses),
             journal=RequestJournal(settings.journal_capacity),
+            idempotency=IdempotencyKeys(),
             callbacks=CallbackQueue(
                 clock,
                 CallbackPolicy(settings.allow_callback_hosts),
@@ -110,3 +113,4 @@ class MockContext:
         self.rules.reset()
         self.accounts.reset()
         self.callbacks.reset()
+        self.idempotency.reset()

@@ -45,6 +45,10 @@ class Settings:
     journal_capacity: int = 10_000
     config_file: str | None = None
     """YAML file of accounts, rules and settings (see README, "Failures on demand")."""
+    extra_models: tuple[str, ...] = ()
+    """Model names accepted besides the spec's, answered as Nano Banana tasks under that name."""
+    any_model: bool = False
+    """Accept every model name (as ``extra_models`` does for the listed ones)."""
     api_keys: tuple[str, ...] = ()
     """When set, only these keys (and those the config lists) are valid: others answer 401."""
     allow_callback_hosts: tuple[str, ...] = ()

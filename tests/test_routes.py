@@ -394,3 +394,37 @@ async def test_server__keeps_serving_after_bad_input(client: httpx.AsyncClient) 
     for content in [b"{", b"[]", b"\x00" * 10]:
         await client.post(CREATE, content=content, headers={**AUTH, "Content-Type": "application/json"})
     assert (await client.post(CREATE, json=body(), headers=AUTH)).status_code == 200
+
+
+async def test_idempotency_key__a_retried_create_answers_the_same_task(client: httpx.AsyncClient) -> None:
+    headers = {**AUTH, "Idempotency-Key": "order-42"}
+    first = await client.post(CREATE, json=body(), headers=headers)
+    again = await client.post(CREATE, json=body(), headers=headers)
+    other_key = await client.post(
+        CREATE, json=body(), headers={"Authorization": "Bearer sk-other", "Idempotency-Key": "order-42"}
+    )
+    assert again.json() == {**first.json(), "idempotency_replayed": True}
+    assert other_key.json()["id"] != first.json()["id"]
+    assert "idempotency_replayed" not in first.json()
+    assert (await client.get("/__mock/tasks")).json()["count"] == 2
+
+
+async def test_double_slashes__are_merged_as_front_proxies_do(client: httpx.AsyncClient) -> None:
+    task = (await client.post("http://testserver//v1/images/generations", json=body(), headers=AUTH)).json()
+    assert (await client.get(f"http://testserver/v1//tasks/{task['id']}", headers=AUTH)).json()["id"] == task["id"]
+
+
+async def test_extra_models__are_accepted_and_echoed_when_asked(
+    app_factory, client_factory, clock: VirtualClock
+) -> None:
+    async with client_factory(app_factory(extra_models=("nano-banana-pro",))) as http:
+        task = await create(http, model="nano-banana-pro")
+        assert task["model"] == "nano-banana-pro"
+        refused = await http.post(CREATE, json=body(model="z-image-turbo"), headers=AUTH)
+        assert refused.status_code == 400
+        assert refused.json()["error"]["param"] == "model"
+        refused = await http.post(CREATE, json=body(model="nano-banana-pro", prompt="x" * 2001), headers=AUTH)
+        assert refused.json()["error"]["param"] == "prompt"
+    async with client_factory(app_factory(any_model=True)) as http:
+        assert (await create(http, model="gpt-image-2"))["model"] == "gpt-image-2"
+        clock.advance(10)
