@@ -135,3 +135,17 @@ def test_serve_tls__answers_https_trusting_the_printed_ca(tmp_path: Path) -> Non
             assert http.get("/__mock/health").json()["status"] == "ok"
     finally:
         stop(process)
+
+
+def test_serve__refuses_a_bad_config_file_naming_the_member(tmp_path: Path) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text("rules:\n  - respond: {status: 418}\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mock_server", "serve", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=ROOT,
+    )
+    assert result.returncode == 2
+    assert "bad.yaml: rules[0].respond.status: 418 is not a documented error status" in result.stderr
