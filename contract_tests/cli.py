@@ -18,23 +18,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+from mock_server.argtypes import non_negative_int, positive_float
+
 from ._options import JUNIT_FILE, PROFILE_NAMES, OptionsPlugin, RunOptions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -59,17 +47,17 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     parser.add_argument(
         "--max-paid-tasks",
         metavar="N",
-        type=_positive_int,
+        type=non_negative_int,
         help="most tasks the run may create; every 2xx answer to a create counts (default 2 off loopback, "
         "no limit on loopback)",
     )
     parser.add_argument(
-        "--max-minutes", metavar="M", type=_positive_float, help="stop sending requests after M minutes (default 15)"
+        "--max-minutes", metavar="M", type=positive_float, help="stop sending requests after M minutes (default 15)"
     )
     parser.add_argument(
         "--max-rate",
         metavar="R",
-        type=_positive_float,
+        type=positive_float,
         help="most requests per second, retries included (default 2 off loopback, no limit on loopback)",
     )
     parser.add_argument("--ca-file", metavar="PEM", help="trust this CA bundle for HTTPS (e.g. a test CA)")

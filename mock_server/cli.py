@@ -16,24 +16,11 @@ from pathlib import Path
 
 from contract_tests import cli as contract_cli
 
+from .argtypes import non_negative_float, positive_float
 from .config import MockConfig, load_config
 from .gauntlet import cli as gauntlet_cli
 from .settings import Settings
 from .tls import TlsFiles, make_localhost_certificate
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,12 +38,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--task-duration",
-        type=_non_negative_float,
+        type=non_negative_float,
         metavar="SECONDS",
         help="mock seconds from create to finish (default 10)",
     )
     serve.add_argument(
-        "--speed", type=_positive_float, metavar="FACTOR", help="run mock time FACTOR times faster (default 1)"
+        "--speed", type=positive_float, metavar="FACTOR", help="run mock time FACTOR times faster (default 1)"
     )
     serve.add_argument(
         "--clock",
@@ -68,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--retention",
-        type=_non_negative_float,
+        type=non_negative_float,
         metavar="SECONDS",
         help="how long finished tasks stay queryable (default 86400)",
     )
