@@ -20,8 +20,7 @@ from starlette.types import Receive, Scope, Send
 from .bodies import check_content_type, check_declared_length, parse_json, too_large
 from .context import MockContext
 from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError, TaskNotFound
-from .journal import JournalEntry
-from .middleware import FAULT_KEY, JOURNALLED_KEY, NOTE_KEY, TRANSPORT_KEY, break_connection, transport_of
+from .middleware import FAULT_KEY, JOURNALLED_KEY, NOTE_KEY, TRANSPORT_KEY, break_connection, record_call, transport_of
 from .outcomes import failure_for
 from .preferences import NO_PREFERENCES, Preferences, parse_prefer
 from .rules import Call, Decision
@@ -311,20 +310,7 @@ class Operation:
                     )
                 await break_connection(transport, fault)
         finally:
-            mock.journal.record(
-                JournalEntry(
-                    mock.clock.now(),
-                    scope["method"],
-                    scope["path"],
-                    scope.get("query_string", b""),
-                    scope["headers"],
-                    state.get("mock_body", b""),
-                    None if fault in ("reset", "empty") else status,
-                    fault,
-                    (time.perf_counter() - started) * 1000,
-                    state.get(NOTE_KEY),
-                )
-            )
+            record_call(mock, scope, state.get("mock_body", b""), status, started)
 
 
 create_operation = Operation(create_image_generation)

@@ -75,6 +75,26 @@ async def break_connection(transport: Any, fault: str) -> None:
     await asyncio.sleep(0)
 
 
+def record_call(mock: MockContext, scope: Scope, body: bytes, status: int | None, started: float) -> None:
+    """Journal one API call from its scope (the state holds the fault and the note)."""
+    state: dict[str, Any] = scope["state"]
+    fault = state.get(FAULT_KEY)
+    mock.journal.record(
+        JournalEntry(
+            mock.clock.now(),
+            scope["method"],
+            scope["path"],
+            scope.get("query_string", b""),
+            scope["headers"],
+            body,
+            None if fault in ("reset", "empty") else status,
+            fault,
+            (time.perf_counter() - started) * 1000,
+            state.get(NOTE_KEY),
+        )
+    )
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope["headers"]:
         if key == name:
@@ -162,18 +182,4 @@ class MockMiddleware:
             await self.app(scope, tee_receive, guarded_send)
         finally:
             if not state.get(JOURNALLED_KEY):
-                fault = state.get(FAULT_KEY)
-                mock.journal.record(
-                    JournalEntry(
-                        mock.clock.now(),
-                        scope["method"],
-                        scope["path"],
-                        scope.get("query_string", b""),
-                        scope["headers"],
-                        b"".join(captured),
-                        None if fault in ("reset", "empty") else status,
-                        fault,
-                        (time.perf_counter() - started) * 1000,
-                        state.get(NOTE_KEY),
-                    )
-                )
+                record_call(mock, scope, b"".join(captured), status, started)
