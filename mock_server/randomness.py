@@ -6,6 +6,7 @@ import random
 import string
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
+_BYTE_TO_ID = bytes(ord(_ID_ALPHABET[value % len(_ID_ALPHABET)]) for value in range(256))
 
 
 class SeededRandom:
@@ -21,8 +22,9 @@ class SeededRandom:
         self._random = random.Random(self.seed)
 
     def token(self, length: int = 8) -> str:
-        """Lowercase letters and digits, as in task ids."""
-        return "".join(self._random.choices(_ID_ALPHABET, k=length))
+        """Lowercase letters and digits, as in task ids (one byte a character: every create
+        makes one, and this is several times faster than ``choices``)."""
+        return self._random.randbytes(length).translate(_BYTE_TO_ID).decode("ascii")
 
     def random(self) -> float:
         return self._random.random()
