@@ -13,8 +13,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .api import CREATE_PATH, QUERY_PREFIX, create_operation, files_base as api_files_base, intercept, query_operation
-from .bodies import check_content_type, check_declared_length, parse_json, too_large
+from .api import (
+    CREATE_PATH,
+    QUERY_PREFIX,
+    Incoming,
+    create_operation,
+    files_base as api_files_base,
+    intercept,
+    query_operation,
+)
+from .bodies import check_content_type, check_declared_length, parse_json
 from .context import MockContext
 from .errors import FileNotFound, TaskNotFound
 from .images import render_png
@@ -39,16 +47,10 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 
 async def read_json(request: Request, limit: int) -> Any:
     """The request body parsed as JSON, refusing wrong content types, oversize and bad JSON."""
-    check_content_type(request.headers.get("content-type"))
-    check_declared_length(request.headers.get("content-length"), limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise too_large(limit)
-        chunks.append(chunk)
-    return parse_json(b"".join(chunks))
+    incoming = Incoming(request.scope, request.receive)
+    check_content_type(incoming.content_type)
+    check_declared_length(incoming.content_length, limit)
+    return parse_json(await incoming.body(limit))
 
 
 def files_base(request: Request, mock: MockContext) -> str:

@@ -133,10 +133,6 @@ class RequestValidator:
                         _plain(resolved.contents), formats={"uri": is_uri}, validate_formats=True
                     )
 
-    @property
-    def operations_with_body(self) -> frozenset[str]:
-        return frozenset(self._bodies)
-
     def validate_body(self, operation_id: str, payload: Any) -> None:
         """Raise ``InvalidRequest`` naming the first offending field, if any."""
         if self._fast[operation_id].is_valid(payload):

@@ -41,9 +41,12 @@ def test_prefer__shapes_the_next_create_server_side(nanobanana_mock: MockHandle)
         assert http.post(CREATE, json=BODY).status_code == 200
 
 
-def test_add_rule__and_reset(nanobanana_mock: MockHandle) -> None:
+def test_add_rule__remove_rule_and_reset(nanobanana_mock: MockHandle) -> None:
+    rule_id = nanobanana_mock.add_rule(match={"route": "create"}, respond={"status": 429})
     nanobanana_mock.add_rule(match={"route": "create"}, respond={"status": 500})
     with httpx.Client(base_url=nanobanana_mock.base_url, headers=nanobanana_mock.headers) as http:
+        assert http.post(CREATE, json=BODY).status_code == 429
+        nanobanana_mock.remove_rule(rule_id)
         assert http.post(CREATE, json=BODY).status_code == 500
         nanobanana_mock.reset()
         assert http.post(CREATE, json=BODY).status_code == 200
