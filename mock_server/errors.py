@@ -8,7 +8,7 @@
     ├── ModelAccessDenied     403 model_access_denied / invalid_request_error
     ├── NotFound              404 not_found / invalid_request_error
     │   ├── TaskNotFound      404 task_not_found, param task_id
-    │   └── FileNotFound      404 file_not_found (unknown or expired result link)
+    │   └── FileNotFound      404 file_not_found (no such result link, not ready yet, or expired)
     ├── MethodNotAllowed      405 method_not_allowed, with an Allow header
     ├── PayloadTooLarge       413 request_too_large
     ├── RateLimited           429 rate_limit_exceeded / rate_limit_error, with Retry-After
@@ -126,6 +126,22 @@ class TaskNotFound(NotFound):
 class FileNotFound(NotFound):
     code = "file_not_found"
     default_message = "File not found or expired: result links are valid for 24 hours"
+
+    @classmethod
+    def unknown(cls) -> FileNotFound:
+        return cls("File not found: no result image has this link")
+
+    @classmethod
+    def not_ready(cls) -> FileNotFound:
+        return cls("File not ready yet: the task has not completed; its result links work once it has")
+
+    @classmethod
+    def task_failed(cls) -> FileNotFound:
+        return cls("File not found: the task failed, so it has no result images")
+
+    @classmethod
+    def expired(cls) -> FileNotFound:
+        return cls("File expired: result links are valid for 24 hours after the task completes")
 
 
 class MethodNotAllowed(ApiError):
