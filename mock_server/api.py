@@ -22,7 +22,7 @@ from .context import MockContext
 from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError, TaskNotFound
 from .middleware import FAULT_KEY, JOURNALLED_KEY, NOTE_KEY, TRANSPORT_KEY, break_connection, record_call, transport_of
 from .outcomes import failure_for
-from .preferences import NO_PREFERENCES, Preferences, parse_prefer
+from .preferences import NO_PREFERENCES, WITHOUT_TASK, Preferences, parse_prefer
 from .rules import Call, Decision
 from .tasks import CANONICAL_MODEL, MODEL_ALIASES, creation_body, detail_body, render_json
 from .validation import bearer_key, check_task_id
@@ -111,20 +111,23 @@ def files_base(mock: MockContext, base_url: Callable[[], str]) -> str:
     return public.rstrip("/") if public else base_url().rstrip("/")
 
 
-def preferences_for(values: list[str] | None, operation: str, mock: MockContext) -> Preferences:
-    """Read ``Prefer``; a non-200 ``code=`` answers at once with the spec's example."""
+async def apply_preferences(values: list[str] | None, operation: str, mock: MockContext) -> Preferences:
+    """Read ``Prefer`` and wait its ``delay-ms``; a non-200 ``code=`` then answers with the
+    spec's example, carrying ``Preference-Applied`` and the headers that status carries."""
     if not values:
         return NO_PREFERENCES
     preferences = parse_prefer(values)
-    if preferences.code is not None and preferences.code != 200:
-        examples = mock.examples[operation]
-        if preferences.code not in examples:
-            documented = ", ".join(str(code) for code in [200, *sorted(examples)])
-            raise InvalidRequest(
-                f"Prefer code={preferences.code} is not documented for this operation; documented: {documented}",
-                param="Prefer",
-            )
-        raise SpecifiedError(preferences.code, examples[preferences.code])
+    forced = preferences.code if preferences.code != 200 else None
+    examples = mock.examples[operation]
+    if forced is not None and forced not in examples:
+        documented = ", ".join(str(code) for code in [200, *sorted(examples)])
+        raise InvalidRequest(
+            f"Prefer code={forced} is not documented for this operation; documented: {documented}", param="Prefer"
+        )
+    if preferences.delay_ms:
+        await asyncio.sleep(preferences.delay_ms / 1000)
+    if forced is not None:
+        raise SpecifiedError(forced, examples[forced], headers=preferences.forced_headers())
     return preferences
 
 
@@ -198,9 +201,7 @@ def _replay(mock: MockContext, key: str, incoming: Incoming) -> Answer | None:
 
 
 async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answer:
-    preferences = preferences_for(incoming.prefer, CREATE_OPERATION, mock)
-    if preferences.delay_ms:
-        await asyncio.sleep(preferences.delay_ms / 1000)
+    preferences = await apply_preferences(incoming.prefer, CREATE_OPERATION, mock)
     key = _authorized_key(mock, incoming)
     limit = mock.settings.max_body_bytes
     check_content_type(incoming.content_type)
@@ -245,14 +246,11 @@ async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answ
     if task.plan.failure is not None:
         mock.accounts.refund_at(key, task.credits, task.plan.finished_at)
     incoming.state[NOTE_KEY] = {**incoming.state.get(NOTE_KEY, {}), "task_id": task.id}
-    headers = {"Preference-Applied": ", ".join(preferences.applied)} if preferences.applied else None
-    return 200, render_json(creation_body(task)), headers
+    return 200, render_json(creation_body(task)), preferences.applied_header()
 
 
 async def get_task_detail(mock: MockContext, incoming: Incoming) -> Answer:
-    preferences = preferences_for(incoming.prefer, QUERY_OPERATION, mock)
-    if preferences.delay_ms:
-        await asyncio.sleep(preferences.delay_ms / 1000)
+    preferences = await apply_preferences(incoming.prefer, QUERY_OPERATION, mock)
     key = _authorized_key(mock, incoming)
     if mock.rules.rules:
         await intercept(
@@ -263,7 +261,8 @@ async def get_task_detail(mock: MockContext, incoming: Incoming) -> Answer:
     task = mock.store.get_task(task_id, key)
     now = mock.clock.now()
     mock.callbacks.polled(task, now)
-    return 200, render_json(detail_body(task, now, lambda: files_base(mock, incoming.base_url))), None
+    body = render_json(detail_body(task, now, lambda: files_base(mock, incoming.base_url)))
+    return 200, body, preferences.applied_header(WITHOUT_TASK)
 
 
 Handler = Callable[[MockContext, Incoming], Awaitable[Answer]]
