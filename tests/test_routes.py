@@ -515,6 +515,9 @@ async def test_extra_models__are_accepted_and_echoed_when_asked(
         refused = await http.post(CREATE, json=body(model="z-image-turbo"), headers=AUTH)
         assert refused.status_code == 400
         assert refused.json()["error"]["param"] == "model"
+        assert refused.json()["error"]["message"].endswith(
+            "Supported values are: nano-banana-beta, gemini-2.5-flash-image, nano-banana-pro"
+        )
         refused = await http.post(CREATE, json=body(model="nano-banana-pro", prompt="x" * 2001), headers=AUTH)
         assert refused.json()["error"]["param"] == "prompt"
     async with client_factory(app_factory(any_model=True)) as http:
