@@ -125,18 +125,18 @@ def main() -> None:
         paths, task_id = completed_links(port, args.tasks)
         status, raw = request(port, "GET", paths[0])
         print(f"{len(paths)} links, e.g. {paths[0]} -> {status}, {len(raw)} bytes")
-        rss_start = rss_kib(proc.pid)
+        rss = [rss_kib(proc.pid)]
         images: list[Load] = []
         polls: list[Load] = []
         for _ in range(args.rounds):
             before = cpu_seconds(proc.pid)
             images.append(measured(proc.pid, load_images(port, paths, args.duration, args.connections), before))
+            rss.append(rss_kib(proc.pid))
             before = cpu_seconds(proc.pid)
             poll = run_load(
                 port, "GET", f"/v1/tasks/{task_id}", None, seconds=args.duration, connections=args.connections
             )
             polls.append(measured(proc.pid, poll, before))
-        rss_end = rss_kib(proc.pid)
     finally:
         stop(proc)
 
@@ -152,7 +152,10 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: | ---: |")
     row(f"result image ({len(paths)} tasks in turn)", images)
     row("poll (reference)", polls)
-    print(f"\nVmRSS: {rss_start / 1024:.1f} MB before the image runs, {rss_end / 1024:.1f} MB after")
+    served = sum(load.requests for load in images)
+    after = ", ".join(f"{kib / 1024:.1f}" for kib in rss[1:])
+    print(f"\nVmRSS: {rss[0] / 1024:.1f} MB before the image runs; after each: {after} MB ({served:,} images served)")
+    print("(the request journal keeps the newest 10,000 calls, so RSS grows until it is full, then stays)")
 
 
 if __name__ == "__main__":
