@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from .images import image_name, new_link_token
 from .lifecycle import Failure, Plan, Status, View, end_early, make_plan, view
 from .outcomes import CALLER_FIXABLE, failure_for
 from .randomness import SeededRandom
@@ -42,12 +43,14 @@ class Task:
     callback_url: str | None = None
     estimated_time: int = 45
     credits: float = 1.6
+    # The secret part of the task's result links (never from the seeded source): see images.py.
+    link_token: bytes = field(default_factory=new_link_token, repr=False)
 
     def view(self, now: float) -> View:
         return view(self.plan, now)
 
     def image_names(self) -> list[str]:
-        return [f"{self.id}_{index}.png" for index in range(self.plan.image_count)]
+        return [image_name(self.id, index, self.link_token) for index in range(self.plan.image_count)]
 
 
 class TaskFactory:
