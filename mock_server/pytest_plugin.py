@@ -24,6 +24,8 @@ import pytest
 from .testing import CallbackReceiver, MockHandle, ThreadedServer
 
 MARKER = "nanobanana_mock"
+# The test's mocks, so its callback receiver can wait for their journals.
+_MOCKS = pytest.StashKey[list[MockHandle]]()
 _SETTINGS = ("task_duration", "seed", "clock", "speed")
 
 
@@ -92,6 +94,7 @@ def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: Thre
     app = create_app(settings, config=config)
     nanobanana_mock_server.mount(app)
     handle = MockHandle(nanobanana_mock_server.url, api_key=api_key, app=app)
+    request.node.stash.setdefault(_MOCKS, []).append(handle)
     try:
         yield handle
     finally:
@@ -102,10 +105,13 @@ def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: Thre
 
 
 @pytest.fixture
-def nanobanana_callback_receiver() -> Iterator[CallbackReceiver]:
+def nanobanana_callback_receiver(request: pytest.FixtureRequest) -> Iterator[CallbackReceiver]:
     """A webhook receiver on loopback recording what the mock delivers; ``fail_next()`` and
-    ``hang_next()`` make it misbehave. Pass ``receiver.url`` as ``callback_url``."""
+    ``hang_next()`` make it misbehave. Pass ``receiver.url`` as ``callback_url``. Its
+    ``wait_for(n)`` returns once the test's ``nanobanana_mock`` has journalled n deliveries."""
+    mocks = request.node.stash.setdefault(_MOCKS, [])
     receiver = CallbackReceiver()
+    receiver.attach(lambda: [entry for mock in mocks for entry in mock.callbacks()] if mocks else None)
     try:
         yield receiver
     finally:

@@ -303,6 +303,88 @@ async def test_delivery__result_links_use_the_public_url(
     assert receiver.calls[0].json()["results"][0].startswith("https://mock.example/files/images/")
 
 
+# -- one advance, many events -----------------------------------------------------------------
+
+
+def attempt_times(entries: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
+    return [(e["time"] - START, e["late_ms"], e["next"]["action"]) for e in entries]
+
+
+async def test_queue__one_stepped_advance_runs_the_attempt_and_every_retry_at_its_own_time(
+    clock: VirtualClock, receivers: MakeReceiver
+) -> None:
+    receiver = await receivers(default=500)
+    policy = CallbackPolicy(["127.0.0.1"])
+    queue = CallbackQueue(clock, policy)
+    factory = TaskFactory(SeededRandom(1), duration=10, estimated_time=45, credits=1.6)
+    task = factory.create_task(key="k", model="nano-banana-beta", now=clock.now(), callback_url=receiver.url)
+    queue.schedule(task, policy.parse(receiver.url), "http://mock.test/")
+    assert await queue.advance(60) == START + 60
+    assert attempt_times(queue.journal.entries()) == [
+        (10, 0.0, "retry"),
+        (11, 0.0, "retry"),
+        (13, 0.0, "retry"),
+        (17, 0.0, "gave_up"),
+    ]
+    assert [call.mock_time - START for call in receiver.calls] == [10, 11, 13, 17]
+    assert await queue.aclose() == 0
+
+
+async def test_admin_advance__releases_every_retry_of_a_refused_connection_in_one_call(
+    http: httpx.AsyncClient,
+) -> None:
+    task_id = await create(http, "http://127.0.0.1:9/hook")  # discard port: nothing listens
+    answer = await http.post("/__mock/clock/advance", json={"seconds": 60})
+    assert answer.json()["now"] == START + 60
+    entries = await journal(http, task_id)  # complete when the advance answers: no waiting
+    assert attempt_times(entries) == [(10, 0.0, "retry"), (11, 0.0, "retry"), (13, 0.0, "retry"), (17, 0.0, "gave_up")]
+    assert {entry["error"] for entry in entries} == {"connection refused"}
+
+
+async def test_admin_advance__times_out_a_hanging_receiver_and_retries_within_one_call(
+    callback_app: Callable[..., Starlette],
+    client_factory: Callable[[Starlette], httpx.AsyncClient],
+    receivers: MakeReceiver,
+) -> None:
+    receiver = await receivers(default="hang")
+    app = callback_app()
+    mock_of(app).callbacks.scheduler.settle = 0.1  # how long an unanswered attempt is given before time moves
+    async with client_factory(app) as client:
+        task_id = await create(client, receiver.url)
+        await client.post("/__mock/clock/advance", json={"seconds": 60})
+        entries = await journal(client, task_id)
+    assert attempt_times(entries) == [(10, 0.0, "retry"), (21, 0.0, "retry"), (33, 0.0, "retry"), (47, 0.0, "gave_up")]
+    timeouts = {(entry["error"], entry["duration_ms"]) for entry in entries}
+    assert timeouts == {("timeout: no answer within 10 s", 10_000.0)}
+
+
+async def test_delivery__a_late_attempt_books_its_retry_from_when_it_was_due(
+    http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    """A plain jump runs the attempt late; its retry still counts from the due time."""
+    task_id = await create(http, "http://127.0.0.1:9/hook")
+    clock.advance(15)
+    first = (await journalled(http, task_id, 1))[0]
+    assert (first["scheduled_at"], first["late_ms"]) == (FINISH, 5000.0)
+    assert first["next"] == {"action": "retry", "at": FINISH + 1, "in": 1.0}
+
+
+async def test_admin_advance__lets_an_attempt_in_flight_finish_before_time_moves(
+    http: httpx.AsyncClient, clock: VirtualClock, receivers: MakeReceiver
+) -> None:
+    """The plugin's flaky story: an advance(1) sent while attempt 1's answer is on its way."""
+    receiver = await receivers("slow", 200)
+    task_id = await create(http, receiver.url)
+    clock.advance(10)
+    await until(lambda: len(receiver.calls) == 1, "attempt 1 to arrive")  # its answer comes 0.2 s later
+    await http.post("/__mock/clock/advance", json={"seconds": 1})
+    entries = await journal(http, task_id)
+    assert [(e["time"] - START, e["status"], e["result"]) for e in entries] == [
+        (10, 500, "failed"),
+        (11, 200, "delivered"),
+    ]
+
+
 # -- TLS -----------------------------------------------------------------------------------
 
 

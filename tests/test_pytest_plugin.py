@@ -79,6 +79,29 @@ def test_callback_receiver__records_and_fails_on_command(nanobanana_callback_rec
     assert [d.answered for d in deliveries] == [503, 200]
 
 
+def test_callback_receiver__wait_for_waits_until_the_attached_mock_has_journalled_each_delivery() -> None:
+    receiver = CallbackReceiver()
+    reads: list[int] = []
+
+    def journal() -> list[dict[str, object]]:
+        reads.append(1)
+        entry = {"kind": "attempt", "result": "failed", "url": receiver.url}
+        return [entry] if len(reads) >= 3 else []  # the mock journals the answer a moment later
+
+    receiver.attach(journal)
+    try:
+        with httpx.Client() as http:
+            http.post(receiver.url, json={"n": 1})
+        assert len(receiver.wait_for(1)) == 1
+        assert len(reads) == 3
+        elsewhere = {"kind": "attempt", "result": "failed", "url": "http://127.0.0.1:1/webhook"}
+        receiver._journals[:] = [lambda: [elsewhere]]
+        with pytest.raises(AssertionError, match="finished handling 0"):
+            receiver.wait_for(1, timeout=0.05)
+    finally:
+        receiver.close()
+
+
 def test_ini_options__apply_to_every_test(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nnanobanana_mock_task_duration = 4\nnanobanana_mock_seed = 9\n")
     pytester.makepyfile(
