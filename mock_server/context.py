@@ -81,7 +81,9 @@ class MockContext:
             settings=settings,
             config=config,
             clock=clock,
-            store=store or InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks),
+            store=store
+            if store is not None
+            else InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks, clock=clock),
             random=random,
             factory=TaskFactory(
                 random,
