@@ -118,7 +118,10 @@ class CallbackQueue:
         self.scheduler = ClockScheduler(clock, settle=settle)
         # With a CA file, load it now so a bad one shows at start; else on the first https attempt.
         self._tls: ssl.SSLContext | None = self._new_tls_context() if ca_file else None
-        self._deliveries: OrderedDict[str, Delivery] = OrderedDict()
+        self._deliveries: dict[str, Delivery] = {}
+        # Ids of deliveries in a final state, oldest first: what _forget_old may drop, found
+        # without looking at the (possibly tens of thousands of) deliveries still pending.
+        self._finished: OrderedDict[str, None] = OrderedDict()
         self._running: dict[asyncio.Task[None], Delivery] = {}
         self._closing = False
 
@@ -171,6 +174,7 @@ class CallbackQueue:
         for delivery in self._deliveries.values():
             delivery.state = "abandoned"
         self._deliveries.clear()
+        self._finished.clear()
         self.journal.clear()
 
     async def aclose(self, grace: float = SHUTDOWN_GRACE) -> int:
@@ -229,7 +233,7 @@ class CallbackQueue:
         else:
             attempt = delivery.duplicates + (0 if in_flight else 1)
         kind = "held" if delivery.state == "held" else delivery.kind
-        delivery.state = "abandoned"
+        self._finish(delivery, "abandoned")
         self._record(delivery, kind=kind, attempt=attempt, scheduled=delivery.due, result="abandoned", error="shutdown")
 
     def _due(self, delivery: Delivery) -> None:
@@ -238,7 +242,7 @@ class CallbackQueue:
             return
         if delivery.kind == "attempt" and delivery.attempts == 0:
             if delivery.behaviour.drop:
-                delivery.state = "dropped"
+                self._finish(delivery, "dropped")
                 self._record(delivery, kind="dropped", attempt=None, scheduled=delivery.due, result="dropped")
                 return
             if delivery.behaviour.after_poll and not delivery.polled:
@@ -259,12 +263,18 @@ class CallbackQueue:
             log.error("callback attempt crashed", exc_info=running.exception())
 
     def _forget_old(self) -> None:
-        """Remember about ``capacity`` deliveries: past it, the oldest finished tenth goes."""
-        if len(self._deliveries) <= self.capacity:
-            return
-        excess = len(self._deliveries) - self.capacity + max(1, self.capacity // 10)
-        for task_id in [tid for tid, d in self._deliveries.items() if d.state in FINAL][:excess]:
+        """Remember about ``capacity`` deliveries: past it, the oldest finished go (never one
+        still pending). Costs O(1) per delivery forgotten, whatever the number pending."""
+        finished = self._finished
+        while len(self._deliveries) > self.capacity and finished:
+            task_id, _ = finished.popitem(last=False)
             del self._deliveries[task_id]
+
+    def _finish(self, delivery: Delivery, state: str) -> None:
+        """Put ``delivery`` in a final state."""
+        delivery.state = state
+        if self._deliveries.get(delivery.task.id) is delivery:
+            self._finished[delivery.task.id] = None
 
     # -- one attempt ---------------------------------------------------------------------
 
@@ -317,9 +327,9 @@ class CallbackQueue:
         if next_["action"] in ("retry", "duplicate"):
             self._schedule(delivery, next_["at"], "attempt" if next_["action"] == "retry" else "duplicate")
         elif kind == "duplicate" or ok:
-            delivery.state = "delivered"
+            self._finish(delivery, "delivered")
         else:
-            delivery.state = "failed"
+            self._finish(delivery, "failed")
 
     async def _exchange(self, target: CallbackTarget, body: bytes, start: float) -> tuple[int | None, str | None]:
         """Send ``body``; the answer's status, or why there is none. Races the send against

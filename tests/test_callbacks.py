@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from mock_server import Settings, SystemClock, VirtualClock, create_app
 from mock_server.app import mock_of
+from mock_server.callback_rules import CallbackBehaviour
 from mock_server.callback_safety import CallbackPolicy
 from mock_server.callbacks import CallbackQueue
 from mock_server.randomness import SeededRandom
@@ -301,6 +302,29 @@ async def test_delivery__result_links_use_the_public_url(
         clock.advance(10)
         await until(lambda: len(receiver.calls) == 1, "the callback")
     assert receiver.calls[0].json()["results"][0].startswith("https://mock.example/files/images/")
+
+
+async def test_queue__past_capacity_forgets_the_oldest_finished_deliveries_never_a_pending_one(
+    clock: VirtualClock,
+) -> None:
+    policy = CallbackPolicy(["127.0.0.1"])
+    queue = CallbackQueue(clock, policy, capacity=3)
+    factory = TaskFactory(SeededRandom(1), duration=5, estimated_time=45, credits=1.6)
+    target = policy.parse("http://127.0.0.1:9/hook")
+
+    def add(*, stuck: bool = False, drop: bool = False) -> str:
+        task = factory.create_task(key="k", model="nano-banana-beta", now=clock.now(), stuck=stuck)
+        queue.schedule(task, target, "http://mock.test", CallbackBehaviour(drop=drop))
+        return task.id
+
+    dropped = [add(drop=True), add(drop=True)]
+    await queue.advance(5)
+    assert [queue.delivery(task_id).state for task_id in dropped] == ["dropped", "dropped"]  # type: ignore[union-attr]
+    pending = [add(stuck=True), add(stuck=True)]
+    assert [d.task.id for d in queue.deliveries()] == [dropped[1], *pending]  # the oldest finished went first
+    pending += [add(stuck=True), add(stuck=True)]
+    assert [d.task.id for d in queue.deliveries()] == pending  # over capacity, but nothing finished to forget
+    await queue.aclose(grace=0)
 
 
 # -- one advance, many events -----------------------------------------------------------------
