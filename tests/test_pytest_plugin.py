@@ -68,6 +68,27 @@ def test_marker__sets_duration_key_and_accounts(nanobanana_mock: MockHandle) -> 
         assert http.get(f"/v1/tasks/{task['id']}").json()["status"] == "completed"
 
 
+@pytest.mark.nanobanana_mock(api_key="sk-mine")
+def test_marker__api_key_is_the_only_key_accepted_as_with_serve_api_key(nanobanana_mock: MockHandle) -> None:
+    with httpx.Client(base_url=nanobanana_mock.base_url) as http:
+        assert http.post(CREATE, json=BODY, headers={"Authorization": "Bearer sk-mine"}).status_code == 200
+        other = http.post(CREATE, json=BODY, headers={"Authorization": "Bearer sk-other"})
+        assert (other.status_code, other.json()["error"]["code"]) == (401, "unauthorized")
+
+
+@pytest.mark.nanobanana_mock(api_key=["sk-one", "sk-two"])
+def test_marker__api_key_takes_a_list_the_handle_holds_the_first(nanobanana_mock: MockHandle) -> None:
+    assert nanobanana_mock.api_key == "sk-one"
+    with httpx.Client(base_url=nanobanana_mock.base_url) as http:
+        for key, status in (("sk-one", 200), ("sk-two", 200), ("sk-three", 401)):
+            assert http.post(CREATE, json=BODY, headers={"Authorization": f"Bearer {key}"}).status_code == status
+
+
+def test_fixture__without_api_key_any_key_works(nanobanana_mock: MockHandle) -> None:
+    with httpx.Client(base_url=nanobanana_mock.base_url) as http:
+        assert http.post(CREATE, json=BODY, headers={"Authorization": "Bearer sk-whatever"}).status_code == 200
+
+
 def test_callback_receiver__records_and_fails_on_command(nanobanana_callback_receiver: CallbackReceiver) -> None:
     receiver = nanobanana_callback_receiver
     receiver.fail_next(1, status=503)
