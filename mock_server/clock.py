@@ -12,6 +12,12 @@ Both tell their listeners (``subscribe()``) after every ``advance()``, so whatev
 for a mock time (callback deliveries) can look again at once. ``real_seconds()`` says how
 long a stretch of mock time lasts on the wall clock: ``None`` for a virtual clock, whose
 time moves only when told.
+
+``wall()`` is the time a client compares with its own clock (a task's ``created`` and the
+second in its id): the wall clock plus what ``advance()`` added, without the speed-up. A
+sped-up clock's ``now()`` runs ahead of the wall clock by design (durations shrink, so
+mock time passes faster); timestamps a client reads stay plausible. A virtual clock has
+only one time: its ``wall()`` is its ``now()``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,10 @@ class Clock(Protocol):
 
     def real_seconds(self, mock_seconds: float) -> float | None:
         """Wall-clock seconds ``mock_seconds`` take; None if time moves only on ``advance()``."""
+        ...
+
+    def wall(self) -> float:
+        """Unix seconds for the timestamps a client compares with its own clock (``created``)."""
         ...
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -91,6 +101,10 @@ class SystemClock(_Listeners):
         """How long ``mock_seconds`` of mock time take in real time."""
         return mock_seconds / self.speed
 
+    def wall(self) -> float:
+        """The wall clock plus what ``advance()`` added: ``now()`` without the speed-up."""
+        return self._origin_wall + (time.monotonic() - self._origin_mono) + self._offset
+
 
 class VirtualClock(_Listeners):
     """Time that moves only when told to. Starts at ``start`` (default: the wall clock now)."""
@@ -116,3 +130,6 @@ class VirtualClock(_Listeners):
 
     def real_seconds(self, mock_seconds: float) -> float | None:
         return None
+
+    def wall(self) -> float:
+        return self._now

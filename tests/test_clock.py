@@ -1,0 +1,65 @@
+"""Mock time: the real clock (sped up or not), the virtual clock, and the wall time clients see."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from mock_server import clock as clock_module
+from mock_server.clock import SystemClock, VirtualClock
+
+
+@pytest.fixture
+def wall(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
+    """The wall clock, stopped: ``wall.elapse(s)`` moves it (no sleeping, no timing)."""
+    state = SimpleNamespace(time=1_790_000_000.0, mono=500.0)
+
+    def elapse(seconds: float) -> None:
+        state.time += seconds
+        state.mono += seconds
+
+    state.elapse = elapse
+    monkeypatch.setattr(clock_module, "time", SimpleNamespace(time=lambda: state.time, monotonic=lambda: state.mono))
+    return state
+
+
+def test_system_clock__a_sped_up_clock_runs_ahead_but_its_wall_time_does_not(wall: SimpleNamespace) -> None:
+    clock = SystemClock(speed=10)
+    wall.elapse(60)
+    assert clock.now() == 1_790_000_000.0 + 600
+    assert clock.wall() == 1_790_000_000.0 + 60
+
+
+def test_system_clock__an_advance_moves_both_times(wall: SimpleNamespace) -> None:
+    clock = SystemClock(speed=10)
+    clock.advance(3600)
+    wall.elapse(1)
+    assert (clock.now(), clock.wall()) == (1_790_000_000.0 + 3610, 1_790_000_000.0 + 3601)
+
+
+def test_virtual_clock__has_one_time() -> None:
+    clock = VirtualClock(100)
+    clock.advance(5)
+    assert clock.now() == clock.wall() == 105
+
+
+def test_virtual_clock__only_moves_forward() -> None:
+    with pytest.raises(ValueError, match="only moves forward"):
+        VirtualClock(0).advance(-1)
+
+
+@pytest.mark.anyio
+async def test_create__a_sped_up_mock_answers_created_on_the_wall_clock(wall: SimpleNamespace) -> None:
+    import httpx
+
+    from mock_server import Settings, create_app
+    from tests.conftest import AUTH, CREATE, body
+
+    clock = SystemClock(speed=10)
+    wall.elapse(100)  # mock time is now 900 s ahead of the wall clock
+    app = create_app(Settings(seed=1, speed=10), clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        task = (await http.post(CREATE, json=body(), headers=AUTH)).json()
+    assert task["created"] == 1_790_000_000 + 100 + 1
+    assert task["id"].startswith("task-unified-1790000100-")
