@@ -6,7 +6,7 @@ windows and callback retries) asks a ``Clock`` for ``now()`` in unix seconds.
 - ``SystemClock`` follows the wall clock, optionally ``speed`` times faster from the
   moment it is made, and can be pushed ahead with ``advance()``.
 - ``VirtualClock`` stands still until ``advance()`` moves it; tests and
-  ``--clock virtual`` use it.
+  ``--clock virtual`` use it. ``reset()`` takes it back to where it started.
 
 Both tell their listeners (``subscribe()``) after every ``advance()``, so whatever waits
 for a mock time (callback deliveries) can look again at once. ``real_seconds()`` says how
@@ -47,6 +47,10 @@ class Clock(Protocol):
 
     def wall(self) -> float:
         """Unix seconds for the timestamps a client compares with its own clock (``created``)."""
+        ...
+
+    def reset(self) -> None:
+        """Back to the start, where time can go back (``POST /__mock/reset``)."""
         ...
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -105,6 +109,9 @@ class SystemClock(_Listeners):
         """The wall clock plus what ``advance()`` added: ``now()`` without the speed-up."""
         return self._origin_wall + (time.monotonic() - self._origin_mono) + self._offset
 
+    def reset(self) -> None:
+        """Nothing: the wall clock does not go back, so neither does a real clock."""
+
 
 class VirtualClock(_Listeners):
     """Time that moves only when told to. Starts at ``start`` (default: the wall clock now)."""
@@ -114,6 +121,7 @@ class VirtualClock(_Listeners):
     def __init__(self, start: float | None = None) -> None:
         super().__init__()
         self._now = float(int(time.time())) if start is None else float(start)
+        self.start = self._now
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -133,3 +141,9 @@ class VirtualClock(_Listeners):
 
     def wall(self) -> float:
         return self._now
+
+    def reset(self) -> None:
+        """Back to the time it started at, so a reset mock replays a run exactly (task ids
+        carry the second they were made)."""
+        with self._lock:
+            self._now = self.start

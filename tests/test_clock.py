@@ -63,3 +63,34 @@ async def test_create__a_sped_up_mock_answers_created_on_the_wall_clock(wall: Si
         task = (await http.post(CREATE, json=body(), headers=AUTH)).json()
     assert task["created"] == 1_790_000_000 + 100 + 1
     assert task["id"].startswith("task-unified-1790000100-")
+
+
+def test_virtual_clock__reset_goes_back_to_where_it_started() -> None:
+    clock = VirtualClock(100)
+    clock.advance(50)
+    clock.reset()
+    assert clock.now() == 100
+
+
+def test_system_clock__reset_leaves_time_running(wall: SimpleNamespace) -> None:
+    clock = SystemClock()
+    clock.advance(60)
+    clock.reset()
+    assert clock.now() == 1_790_000_000.0 + 60
+
+
+@pytest.mark.anyio
+async def test_admin_reset__rewinds_a_virtual_clock_so_a_run_replays_exactly() -> None:
+    import httpx
+
+    from mock_server import Settings, create_app
+    from tests.conftest import AUTH, CREATE, START, body
+
+    app = create_app(Settings(seed=1, clock="virtual"), clock=VirtualClock(START))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        first = (await http.post(CREATE, json=body(), headers=AUTH)).json()
+        await http.post("/__mock/clock/advance", json={"seconds": 3600})
+        assert (await http.post("/__mock/reset")).status_code == 200
+        assert (await http.get("/__mock/clock")).json()["now"] == START
+        replayed = (await http.post(CREATE, json=body(), headers=AUTH)).json()
+    assert replayed == first
