@@ -123,7 +123,7 @@ class ClockScheduler:
         async with self._stepping:
             # Work still running from before (an attempt whose answer is on its way) ends
             # before time moves, or it would see time it did not live through.
-            await self._settle([task for task in self._busy if task not in self._stalled])
+            await self._settle([])
             remaining = float(seconds)
             while True:
                 due = self.next_due()
@@ -150,19 +150,33 @@ class ClockScheduler:
         return started + woken
 
     async def _settle(self, tasks: list[asyncio.Task[Any]]) -> None:
-        """Wait (at most ``settle`` real seconds) for ``tasks``; those still running are
-        stalled (waiting for mock time) and not waited for again until a timer wakes them."""
-        pending = {task for task in tasks if not task.done()}
-        self._stalled -= pending
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.settle
-        while pending:
-            _, pending = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
-            if loop.time() >= deadline:
-                self._stalled |= pending
-                return
-            # What finished may have booked work due now (a duplicate): run it before time moves.
-            pending |= {task for task in self._run_due() if not task.done()}
+        """Wait for ``tasks`` and any other tracked work not known to be stalled, and run what
+        they book for now (a duplicate sent right after a success), until nothing is left.
+        Work still running after ``settle`` real seconds is stalled (waiting for mock time):
+        not waited for again until a timer wakes it (it is then among ``tasks``)."""
+        waiting = {task for task in tasks if not task.done()}
+        self._stalled -= waiting
+        while True:
+            # Work the loop started on its own (an entry it fired) counts too.
+            waiting |= {task for task in self._busy if task not in self._stalled and not task.done()}
+            if not waiting:
+                waiting = {task for task in self._run_due() if not task.done()}
+                if not waiting:
+                    await asyncio.sleep(0)  # a firing already queued on the loop runs now
+                    if (
+                        not any(not task.done() and task not in self._stalled for task in self._busy)
+                        and not self._due_now()
+                    ):
+                        return
+                continue
+            _, waiting = await asyncio.wait(waiting, timeout=self.settle)
+            if waiting:
+                self._stalled |= waiting
+                waiting = set()
+
+    def _due_now(self) -> bool:
+        due = self.next_due()
+        return due is not None and due <= self.clock.now() + EPSILON
 
     def close(self) -> None:
         """Drop every entry and stop listening to the clock."""

@@ -382,6 +382,24 @@ async def test_admin_advance__times_out_a_hanging_receiver_and_retries_within_on
     assert timeouts == {("timeout: no answer within 10 s", 10_000.0)}
 
 
+async def test_admin_advance__runs_a_retry_then_its_duplicate_and_a_late_delivery_in_one_call(
+    http: httpx.AsyncClient, receivers: MakeReceiver
+) -> None:
+    receiver = await receivers(500)
+    await http.post("/__mock/rules", json={"match": {"route": "create"}, "callback": {"duplicates": 1}, "times": 1})
+    retried = await create(http, receiver.url)
+    await http.post("/__mock/rules", json={"match": {"route": "create"}, "callback": {"delay": 30}})
+    late = await create(http, receiver.url, headers={"Prefer": "task-duration=5"})
+    await http.post("/__mock/clock/advance", json={"seconds": 60})
+    entries = (await http.get("/__mock/callbacks")).json()["callbacks"]
+    assert [(e["task_id"], e["kind"], e["time"] - START, e["late_ms"], e["result"]) for e in entries] == [
+        (retried, "attempt", 10, 0.0, "failed"),
+        (retried, "attempt", 11, 0.0, "delivered"),
+        (retried, "duplicate", 11, 0.0, "delivered"),
+        (late, "attempt", 35, 0.0, "delivered"),
+    ]
+
+
 async def test_delivery__a_late_attempt_books_its_retry_from_when_it_was_due(
     http: httpx.AsyncClient, clock: VirtualClock
 ) -> None:
