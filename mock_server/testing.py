@@ -151,7 +151,9 @@ class MockHandle:
         return float(self._call("GET", "/__mock/clock")["now"])
 
     def advance(self, seconds: float) -> float:
-        """Move mock time forward; deliveries and retries that fall due are released."""
+        """Move mock time forward as if it passed continuously: every callback attempt, retry
+        and timeout falling due on the way runs at its own time, and this returns once they
+        are journalled."""
         return float(self._call("POST", "/__mock/clock/advance", json={"seconds": seconds})["now"])
 
     def add_rule(self, rule: dict[str, Any] | None = None, **members: Any) -> str:

@@ -94,3 +94,29 @@ async def test_admin_reset__rewinds_a_virtual_clock_so_a_run_replays_exactly() -
         assert (await http.get("/__mock/clock")).json()["now"] == START
         replayed = (await http.post(CREATE, json=body(), headers=AUTH)).json()
     assert replayed == first
+
+
+@pytest.mark.anyio
+async def test_admin_advance__one_advance_over_a_finish_a_refund_a_rate_window_and_retention() -> None:
+    """What is not a scheduled action (progress, refunds, rate windows, retention) is a function
+    of the time read: one long advance leaves it where continuous time would."""
+    import httpx
+
+    from mock_server import Settings, create_app
+    from mock_server.config import parse_config
+    from tests.conftest import CREATE, START, body
+
+    config = parse_config({"accounts": {"sk-lim": {"credits": 1.6, "rate_limit_per_minute": 2}}})
+    app = create_app(Settings(seed=1, clock="virtual", retention=100), config=config, clock=VirtualClock(START))
+    auth = {"Authorization": "Bearer sk-lim"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        task = (await http.post(CREATE, json=body(), headers={**auth, "Prefer": "task-error=service_error"})).json()
+        assert (await http.get(f"/v1/tasks/{task['id']}", headers=auth)).json()["status"] == "pending"
+        limited = await http.get(f"/v1/tasks/{task['id']}", headers=auth)
+        assert (limited.status_code, limited.headers["Retry-After"]) == (429, "60")
+        await http.post("/__mock/clock/advance", json={"seconds": 60})  # finish at +10, refund, window empties
+        failed = (await http.get(f"/v1/tasks/{task['id']}", headers=auth)).json()
+        assert (failed["status"], failed["error"]["code"]) == ("failed", "service_error")
+        assert (await http.get("/__mock/accounts")).json()["accounts"]["sk-lim"]["balance"] == 1.6
+        await http.post("/__mock/clock/advance", json={"seconds": 50})  # retention ends at +110
+        assert (await http.get(f"/v1/tasks/{task['id']}", headers=auth)).status_code == 404
