@@ -255,6 +255,7 @@ async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answ
             duration=outcome.duration,
             failure=failure_for(outcome.error) if outcome.error is not None else None,
             stuck=bool(outcome.stuck),
+            wall=mock.clock.wall(),
         )
         mock.store.create_task(task, now)
         mock.idempotency.remember(key, idempotency_key, digest, task.id)

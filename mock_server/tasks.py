@@ -76,10 +76,14 @@ class TaskFactory:
         duration: float | None = None,
         failure: Failure | None = None,
         stuck: bool = False,
+        wall: float | None = None,
     ) -> Task:
-        """A new task. Its id carries the second it was received; ``created`` is one second
-        later, as in the answers observed from the provider (never assume they are equal)."""
-        task_id = self.new_id(now)
+        """A new task, its plan starting at mock time ``now``. Its id carries the second it was
+        received and ``created`` is one second later, as in the answers observed from the
+        provider (never assume they are equal), both in ``wall`` time (``Clock.wall()``;
+        default ``now``), which a sped-up clock's ``now`` runs ahead of."""
+        stamp = now if wall is None else wall
+        task_id = self.new_id(stamp)
         plan = make_plan(
             now,
             self.duration if duration is None else duration,
@@ -92,7 +96,7 @@ class TaskFactory:
             id=task_id,
             key=sys.intern(key),
             model=sys.intern(MODEL_ALIASES.get(model, model)),
-            created=int(now) + 1,
+            created=int(stamp) + 1,
             size=sys.intern(size or "auto"),
             plan=plan,
             callback_url=callback_url,

@@ -23,6 +23,7 @@ from openapi_core import OpenAPI
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
+from .callback_safety import HTTPS_ONLY
 from .errors import InvalidRequest, InvalidTaskId, Unauthorized
 
 TASK_ID_PREFIX = "task-unified-"
@@ -35,7 +36,7 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", in
 _KEYWORD_RANK = {"required": 0, "type": 1, "enum": 2, "const": 2}
 _PATTERN_HINTS = {
     "image_urls": "image links must be .jpeg, .jpg, .png or .webp files",
-    "callback_url": "callback URLs must use https",
+    "callback_url": HTTPS_ONLY,
 }
 
 
