@@ -380,12 +380,19 @@ async def test_results__a_failed_tasks_link_says_it_failed(
     assert response.json()["error"]["message"] == "File not found: the task failed, so it has no result images"
 
 
-async def test_results__an_expired_link_says_expired(client: httpx.AsyncClient, clock: VirtualClock) -> None:
-    task = await create(client)
-    clock.advance(10)
-    link = (await poll(client, task["id"])).json()["results"][0]
-    clock.advance(86_400)
-    assert "expired" in (await client.get(link)).json()["error"]["message"]
+async def test_results__an_expired_link_says_expired(
+    app_factory: Callable[..., Starlette],
+    client_factory: Callable[[Starlette], httpx.AsyncClient],
+    clock: VirtualClock,
+) -> None:
+    # The task must outlive its link to tell "expired" apart from "no such link": with the
+    # default retention both end at the same moment, and the task's 404 comes first.
+    async with client_factory(app_factory(retention=2 * 86_400)) as client:
+        task = await create(client)
+        clock.advance(10)
+        link = (await poll(client, task["id"])).json()["results"][0]
+        clock.advance(86_400)
+        assert "expired" in (await client.get(link)).json()["error"]["message"]
 
 
 async def test_results__links_are_stable_across_polls(client: httpx.AsyncClient, clock: VirtualClock) -> None:
