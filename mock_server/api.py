@@ -20,12 +20,21 @@ from starlette.types import Receive, Scope, Send
 from .bodies import check_content_type, check_declared_length, parse_json, too_large
 from .context import MockContext
 from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError, TaskNotFound
-from .middleware import FAULT_KEY, JOURNALLED_KEY, NOTE_KEY, TRANSPORT_KEY, break_connection, record_call, transport_of
+from .middleware import (
+    FAULT_KEY,
+    JOURNALLED_KEY,
+    KEY_STATE,
+    NOTE_KEY,
+    TRANSPORT_KEY,
+    break_connection,
+    record_call,
+    transport_of,
+)
 from .outcomes import failure_for
 from .preferences import NO_PREFERENCES, Preferences, parse_prefer
 from .rules import Call, Decision
 from .tasks import CANONICAL_MODEL, MODEL_ALIASES, creation_body, detail_body, render_json
-from .validation import bearer_key, check_task_id
+from .validation import authorization_of, bearer_key, check_task_id
 
 log = logging.getLogger("mock_server")
 
@@ -170,7 +179,10 @@ def _call(mock: MockContext, route: str, method: str, key: str | None, prompt: s
 
 
 def _authorized_key(mock: MockContext, incoming: Incoming) -> str:
-    key = bearer_key(incoming.authorization)
+    """The request's API key: one Authorization header (two are refused as ambiguous) with
+    a Bearer key. The journal records the key decided here."""
+    key = bearer_key(authorization_of(incoming.scope["headers"]))
+    incoming.state[KEY_STATE] = key
     accounts = mock.accounts
     if accounts.specs or accounts.unknown_keys != "allow":
         accounts.authorize(key)
