@@ -180,7 +180,7 @@ def _carryable(value: Any, depth: int) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+        return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     if depth >= 200:
         return "...(nested deeper than 200 levels: not shown)"
     if isinstance(value, dict):

@@ -9,6 +9,10 @@ import httpx
 import pytest
 from hypothesis import given, strategies as st
 
+from mock_server import Settings, create_app
+from mock_server.app import mock_of
+from mock_server.cli import build_parser, settings_from
+from mock_server.config import MockConfig, parse_config
 from mock_server.journal import MAX_HEADER_VALUE, JournalEntry, RequestJournal, decode_body, mask
 from tests.conftest import AUTH, CREATE, KEY, START, body
 
@@ -267,3 +271,16 @@ async def test_journal__refuses_two_authorization_headers_and_journals_no_key(cl
     entries = (await client.get("/__mock/requests")).json()["requests"]
     assert [(e["status"], e["key"]) for e in entries] == [(401, None), (401, None)]
     assert entries[0]["headers"]["authorization"] == "Bearer sk-f...0001, Bearer sk-s...0002"
+
+
+def test_journal_max_bytes__from_option_variable_and_config_file() -> None:
+    parser = build_parser()
+    from_option = settings_from(MockConfig(), parser.parse_args(["serve", "--journal-max-bytes", "5000"]), {})
+    assert from_option.journal_max_bytes == 5000
+    from_env = settings_from(MockConfig(), parser.parse_args(["serve"]), {"MOCK_JOURNAL_MAX_BYTES": "6000"})
+    assert from_env.journal_max_bytes == 6000
+    from_file = settings_from(parse_config({"journal_max_bytes": 7000}), parser.parse_args(["serve"]), {})
+    assert from_file.journal_max_bytes == 7000
+    assert mock_of(create_app(from_file)).journal.max_bytes == 7000
+    with pytest.raises(ValueError, match="journal_max_bytes must be 1 or more"):
+        Settings(journal_max_bytes=0)
