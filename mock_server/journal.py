@@ -42,17 +42,27 @@ RawHeaders = list[tuple[bytes, bytes]]
 def mask(secret: str) -> str:
     """``secret`` with its middle hidden: at most 4 characters kept at each end, and never
     more than a quarter of it (``sk-test-owner`` → ``sk-...ner``; ``k`` → ``...``)."""
-    keep = min(4, len(secret) // 4)
-    return f"{secret[:keep]}...{secret[-keep:]}" if keep else "..."
+    keep = len(secret) >> 2
+    if keep > 4:
+        keep = 4
+    return secret[:keep] + "..." + secret[-keep:] if keep else "..."
+
+
+def _mask_bytes(secret: bytes) -> bytes:
+    keep = len(secret) >> 2
+    if keep > 4:
+        keep = 4
+    return secret[:keep] + b"..." + secret[-keep:] if keep else b"..."
 
 
 def _mask_value(name: bytes, value: bytes) -> bytes:
-    text = value.decode("latin-1")
-    if name in (b"authorization", b"proxy-authorization"):
-        scheme, _, credentials = text.strip().partition(" ")
-        if credentials:
-            return f"{scheme} {mask(credentials.strip())}".encode()
-    return mask(text).encode()
+    """A secret header's value, masked; for ``Authorization`` the scheme stays readable."""
+    if name == b"authorization" or name == b"proxy-authorization":
+        value = value.strip()
+        space = value.find(b" ")
+        if space > 0:
+            return value[: space + 1] + _mask_bytes(value[space + 1 :].strip())
+    return _mask_bytes(value)
 
 
 def _clip(value: bytes) -> bytes:
@@ -211,20 +221,22 @@ class RequestJournal:
         if len(entry.body) > MAX_BODY:
             entry.body = entry.body[:MAX_BODY]
         headers = entry.headers
-        size = ENTRY_OVERHEAD + len(entry.body) + len(entry.path) + len(entry.query)
+        size = ENTRY_OVERHEAD + len(entry.body) + len(entry.path) + len(entry.query) + 64 * len(headers)
         kept: RawHeaders = []
-        for name, value in headers:
+        for header in headers:
+            name, value = header
             if name in SECRET_HEADERS:
-                value = _mask_value(name, value)
+                header = (name, _mask_value(name, value))
             elif len(value) > MAX_HEADER_VALUE:
-                value = _clip(value)
-            size += len(name) + len(value) + 64
-            kept.append((name, value))
+                header = (name, _clip(value))
+            size += len(name) + len(header[1])
+            kept.append(header)
         entry.headers = kept
         if key is None:
             key = key_of(headers)
         if key is not None:
-            entry.key, entry.key_hash = mask(key), hash(key)
+            entry.key = mask(key)
+            entry.key_hash = hash(key)
         entry.size = size
         self._entries[entry.id] = entry
         self.bytes += size
