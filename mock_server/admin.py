@@ -16,9 +16,10 @@
 The three listings are paged, newest first: one answer holds the newest ``limit`` items
 (default 100, at most 1,000) older than ``cursor``, oldest first, and ``next_cursor``, the
 ``cursor`` of the next (older) page, or null at the end. A page costs the same however much
-is stored: each looks at no more than 10,000 items, so a filtered page may hold fewer than
-``limit`` and still name a next page. Every item is rendered on its own (``journal.render_safely``),
-so no stored value can make a listing fail.
+is stored: each looks at no more than 10,000 items (and a page of requests holds about
+4 MiB of entries at most), so a page may hold fewer than ``limit`` and still name a next
+page. Every item is rendered on its own (``journal.render_safely``), so no stored value can
+make a listing fail.
 """
 
 from __future__ import annotations

@@ -33,6 +33,8 @@ from .validation import authorization_of, bearer_key
 MAX_BODY = 64 * 1024
 MAX_HEADER_VALUE = 1024
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+PAGE_BYTES = 4 * 1024 * 1024
+"""About how many bytes of entries one page of ``GET /__mock/requests`` holds, at most."""
 ENTRY_OVERHEAD = 512
 """Bytes an entry costs besides its headers and body (objects, strings, the dict slot)."""
 SECRET_HEADERS = frozenset({b"authorization", b"proxy-authorization", b"cookie", b"x-api-key", b"x-mock-admin-token"})
@@ -286,18 +288,22 @@ class RequestJournal:
         limit: int = 100,
         before: int | None = None,
         scan: int = 10_000,
+        max_bytes: int = PAGE_BYTES,
     ) -> tuple[list[JournalEntry], int | None]:
         """The newest ``limit`` matching entries older than id ``before``, oldest first, and the
         cursor to the next (older) page, or None at the end. At most ``scan`` entries are
-        looked at, so a page costs the same however full the journal is. ``key`` is a full
-        key or its masked form; a ``path`` ending in ``*`` matches as a prefix."""
+        looked at, and entries of about ``max_bytes`` kept (at least one), so a page costs the
+        same however full the journal is. ``key`` is a full key or its masked form; a
+        ``path`` ending in ``*`` matches as a prefix."""
         matches = self._matcher(method, path, key, status)
         found: list[JournalEntry] = []
         cursor: int | None = None
+        size = 0
         for looked, entry in enumerate(self._newest_first(before), 1):
             if matches is None or matches(entry):
                 found.append(entry)
-            if len(found) >= limit or looked >= scan:
+                size += entry.size
+            if len(found) >= limit or looked >= scan or size >= max_bytes:
                 cursor = entry.id if entry.id > self._first else None
                 break
         found.reverse()

@@ -284,3 +284,13 @@ def test_journal_max_bytes__from_option_variable_and_config_file() -> None:
     assert mock_of(create_app(from_file)).journal.max_bytes == 7000
     with pytest.raises(ValueError, match="journal_max_bytes must be 1 or more"):
         Settings(journal_max_bytes=0)
+
+
+def test_journal__a_page_holds_about_four_mib_of_entries_at_most() -> None:
+    journal = RequestJournal()
+    for index in range(100):
+        journal.record(_entry(f"/{index}", body=b"x" * 60_000))
+    found, cursor = journal.page(limit=1000)
+    assert len(found) == 70 and found[-1].path == "/99" and cursor is not None
+    found, cursor = journal.page(limit=1000, before=cursor)
+    assert len(found) == 30 and found[0].path == "/0" and cursor is None
