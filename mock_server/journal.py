@@ -320,7 +320,13 @@ class RequestJournal:
     ) -> list[dict[str, Any]]:
         """Every kept entry (or the newest ``limit``), oldest first, as dicts; for in-process use."""
         found, _ = self.page(
-            method=method, path=path, key=key, status=status, limit=limit or len(self._entries) or 1, scan=10**9
+            method=method,
+            path=path,
+            key=key,
+            status=status,
+            limit=limit or len(self._entries) or 1,
+            scan=10**9,
+            max_bytes=2**62,
         )
         return [entry.as_dict() for entry in found]
 

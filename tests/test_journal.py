@@ -294,3 +294,10 @@ def test_journal__a_page_holds_about_four_mib_of_entries_at_most() -> None:
     assert len(found) == 70 and found[-1].path == "/99" and cursor is not None
     found, cursor = journal.page(limit=1000, before=cursor)
     assert len(found) == 30 and found[0].path == "/0" and cursor is None
+
+
+def test_entries__in_process_reads_every_kept_entry_whatever_its_size() -> None:
+    journal = RequestJournal()
+    for index in range(100):
+        journal.record(_entry(f"/{index}", body=b"x" * 60_000))
+    assert len(journal.entries()) == 100
