@@ -79,7 +79,7 @@ class AdminGuard:
             names.add(host_name(urlsplit(settings.public_url).netloc.rpartition("@")[2]))
         if settings.host not in _WILDCARDS:
             names.add(host_name(settings.host if ":" not in settings.host else f"[{settings.host}]"))
-        self.names = frozenset(names)
+        self.names = frozenset(name for name in names if name)
 
     def check(self, method: str, scheme: str, headers: RawHeaders) -> ApiError | None:
         host = origin = fetch_site = given = None
