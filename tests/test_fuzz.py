@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +49,8 @@ def _strict_json(text: str) -> Any:
 
 
 def _schemathesis() -> list[str]:
-    found = shutil.which("st")
-    return [found] if found else [sys.executable, "-m", "schemathesis.cli"]
+    """The CLI of the schemathesis installed beside this interpreter (not whatever ``st`` is on PATH)."""
+    return [sys.executable, "-m", "schemathesis.cli"]
 
 
 def _every_item(http: httpx.Client, name: str) -> int:
