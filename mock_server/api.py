@@ -53,7 +53,6 @@ class Incoming:
     __slots__ = (
         "scope",
         "receive",
-        "authorization",
         "content_type",
         "content_length",
         "prefer",
@@ -65,7 +64,6 @@ class Incoming:
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
         self.receive = receive
-        self.authorization: str | None = None
         self.content_type: str | None = None
         self.content_length: str | None = None
         self.prefer: list[str] | None = None
@@ -73,9 +71,7 @@ class Incoming:
         self.idempotency_key: str | None = None
         self.state: dict[str, Any] = scope.setdefault("state", {})
         for name, value in scope["headers"]:
-            if name == b"authorization":
-                self.authorization = value.decode("latin-1")
-            elif name == b"content-type":
+            if name == b"content-type":
                 self.content_type = value.decode("latin-1")
             elif name == b"content-length":
                 self.content_length = value.decode("latin-1")
