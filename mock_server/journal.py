@@ -23,6 +23,7 @@ import json
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -71,6 +72,12 @@ def _clip(value: bytes) -> bytes:
     if len(value) <= MAX_HEADER_VALUE:
         return value
     return value[:MAX_HEADER_VALUE] + f"...[cut: {len(value)} bytes]".encode()
+
+
+def _kept(header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """A header as the journal keeps it: a secret masked, a long value cut."""
+    name, value = header
+    return (name, _mask_value(name, value)) if name in SECRET_HEADERS else (name, _clip(value))
 
 
 def key_of(headers: RawHeaders) -> str | None:
@@ -223,17 +230,13 @@ class RequestJournal:
         if len(entry.body) > MAX_BODY:
             entry.body = entry.body[:MAX_BODY]
         headers = entry.headers
-        size = ENTRY_OVERHEAD + len(entry.body) + len(entry.path) + len(entry.query) + 64 * len(headers)
-        kept: RawHeaders = []
-        for header in headers:
-            name, value = header
-            if name in SECRET_HEADERS:
-                header = (name, _mask_value(name, value))
-            elif len(value) > MAX_HEADER_VALUE:
-                header = (name, _clip(value))
-            size += len(name) + len(header[1])
-            kept.append(header)
+        kept = [
+            header if header[0] not in SECRET_HEADERS and len(header[1]) <= MAX_HEADER_VALUE else _kept(header)
+            for header in headers
+        ]
         entry.headers = kept
+        size = ENTRY_OVERHEAD + len(entry.body) + len(entry.path) + len(entry.query) + 64 * len(kept)
+        size += sum(map(len, chain.from_iterable(kept)))
         if key is None:
             key = key_of(headers)
         if key is not None:
