@@ -122,7 +122,7 @@ def decode_body(raw: bytes, content_type: str, size: int | None = None) -> tuple
     except (ValueError, RecursionError) as error:
         return text, "text", f"not valid JSON: {error}"[:200]
     try:
-        orjson.dumps(value)
+        orjson.dumps({"body": value})  # as deep as it sits in its entry
     except TypeError as error:  # orjson.JSONEncodeError: beyond 64 bits, a lone surrogate, too deep
         return text, "text", f"valid JSON that JSON renderers cannot carry: {error}"
     return value, "json", None
