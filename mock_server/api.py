@@ -21,12 +21,21 @@ from .bodies import check_content_type, check_declared_length, parse_json, too_l
 from .context import MockContext
 from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError, TaskNotFound
 from .idempotency import fingerprint
-from .middleware import FAULT_KEY, JOURNALLED_KEY, NOTE_KEY, TRANSPORT_KEY, break_connection, record_call, transport_of
+from .middleware import (
+    FAULT_KEY,
+    JOURNALLED_KEY,
+    KEY_STATE,
+    NOTE_KEY,
+    TRANSPORT_KEY,
+    break_connection,
+    record_call,
+    transport_of,
+)
 from .outcomes import failure_for
 from .preferences import NO_PREFERENCES, WITHOUT_TASK, Preferences, parse_prefer
 from .rules import Call, Decision
 from .tasks import CANONICAL_MODEL, MODEL_ALIASES, creation_body, detail_body, render_json
-from .validation import bearer_key, check_task_id
+from .validation import authorization_of, bearer_key, check_task_id
 
 log = logging.getLogger("mock_server")
 
@@ -45,7 +54,6 @@ class Incoming:
     __slots__ = (
         "scope",
         "receive",
-        "authorization",
         "content_type",
         "content_length",
         "prefer",
@@ -57,7 +65,6 @@ class Incoming:
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
         self.receive = receive
-        self.authorization: str | None = None
         self.content_type: str | None = None
         self.content_length: str | None = None
         self.prefer: list[str] | None = None
@@ -65,9 +72,7 @@ class Incoming:
         self.idempotency_key: str | None = None
         self.state: dict[str, Any] = scope.setdefault("state", {})
         for name, value in scope["headers"]:
-            if name == b"authorization":
-                self.authorization = value.decode("latin-1")
-            elif name == b"content-type":
+            if name == b"content-type":
                 self.content_type = value.decode("latin-1")
             elif name == b"content-length":
                 self.content_length = value.decode("latin-1")
@@ -174,7 +179,10 @@ def _call(mock: MockContext, route: str, method: str, key: str | None, prompt: s
 
 
 def _authorized_key(mock: MockContext, incoming: Incoming) -> str:
-    key = bearer_key(incoming.authorization)
+    """The request's API key: one Authorization header (two are refused as ambiguous) with
+    a Bearer key. The journal records the key decided here."""
+    key = bearer_key(authorization_of(incoming.scope["headers"]))
+    incoming.state[KEY_STATE] = key
     accounts = mock.accounts
     if accounts.specs or accounts.unknown_keys != "allow":
         accounts.authorize(key)

@@ -98,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", metavar="PEM", help="serve https with this certificate (chain) instead")
     serve.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--journal-max-bytes",
+        type=int,
+        metavar="N",
+        help="bytes the request journal may hold; the oldest entries go first (default 33554432)",
+    )
 
     bundle = commands.add_parser(
         "bundle", help="rebuild spec/openapi.json from the seed, the query spec and the overlay"
@@ -161,6 +167,7 @@ def settings_from(config: MockConfig, args: argparse.Namespace, environ: Mapping
         extra_models=tuple(args.extra_models) if args.extra_models else None,
         any_model=args.any_model,
         callback_ca_file=args.callback_ca_file,
+        journal_max_bytes=args.journal_max_bytes,
     )
 
 

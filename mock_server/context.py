@@ -94,7 +94,7 @@ class MockContext:
             validator=RequestValidator(bundle),
             accounts=_accounts(settings, config),
             rules=RuleBook(config.rules, seed=seed, statuses=statuses),
-            journal=RequestJournal(settings.journal_capacity),
+            journal=RequestJournal(settings.journal_capacity, settings.journal_max_bytes),
             idempotency=IdempotencyKeys(),
             callbacks=CallbackQueue(
                 clock,

@@ -6,6 +6,7 @@
     ├── Unauthorized          401 unauthorized / authentication_error
     ├── InsufficientQuota     402 insufficient_quota / insufficient_quota
     ├── ModelAccessDenied     403 model_access_denied / invalid_request_error
+    ├── AdminForbidden        403 admin_forbidden (an admin call from a web page or a foreign Host)
     ├── NotFound              404 not_found / invalid_request_error
     │   ├── TaskNotFound      404 task_not_found, param task_id
     │   └── FileNotFound      404 file_not_found (no such result link, not ready yet, or expired)
@@ -109,6 +110,15 @@ class ModelAccessDenied(ApiError):
     @classmethod
     def for_model(cls, model: str) -> ModelAccessDenied:
         return cls(f"Token does not have access to model: {model}")
+
+
+class AdminForbidden(ApiError):
+    """An admin call refused for where it came from (``middleware.AdminGuard``)."""
+
+    status = 403
+    code = "admin_forbidden"
+    type = "invalid_request_error"
+    default_message = "This admin call is not allowed from here"
 
 
 class NotFound(ApiError):

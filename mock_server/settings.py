@@ -55,6 +55,8 @@ class Settings:
     """Hosts callbacks may go to over http or https, private or not (``MOCK_ALLOW_CALLBACK_HOSTS=a,b``)."""
     callback_ca_file: str | None = None
     """PEM file of extra CAs trusted for https callback receivers."""
+    journal_max_bytes: int = 32 * MIB
+    """Bytes the request journal may hold (besides ``journal_capacity`` entries); the oldest go first."""
 
     def __post_init__(self) -> None:
         if self.clock not in ("real", "virtual"):
@@ -68,6 +70,8 @@ class Settings:
             raise ValueError("max_body_bytes and max_tasks must be positive")
         if not 0 < self.port < 65536 and self.port != 0:
             raise ValueError(f"port must be between 0 and 65535, not {self.port}")
+        if self.journal_max_bytes < 1:
+            raise ValueError(f"journal_max_bytes must be 1 or more, not {self.journal_max_bytes}")
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **{key: value for key, value in changes.items() if value is not None})

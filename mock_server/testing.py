@@ -202,19 +202,33 @@ class MockHandle:
             parts.append(token if value is True else f"{token}={value}")
         return {"Prefer": ", ".join(parts)}
 
+    def _listing(self, path: str, name: str, params: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+        """Every item of a paged admin listing (or the newest ``limit``), oldest first."""
+        pages: list[list[dict[str, Any]]] = []
+        wanted = limit
+        while True:
+            if wanted is not None:
+                params = {**params, "limit": min(wanted, 1000)}
+            answer = self._call("GET", path, params=params)
+            pages.append(answer[name])
+            if wanted is not None:
+                wanted -= len(answer[name])
+            if answer.get("next_cursor") is None or (wanted is not None and wanted <= 0):
+                break
+            params = {**params, "cursor": answer["next_cursor"]}
+        return [item for page in reversed(pages) for item in page]
+
     def tasks(self, key: str | None = None) -> list[dict[str, Any]]:
-        params = {"key": key} if key else None
-        return list(self._call("GET", "/__mock/tasks", params=params)["tasks"])
+        return self._listing("/__mock/tasks", "tasks", {"key": key} if key else {})
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """The request journal, oldest first (filters: method, path, key, status, limit)."""
-        params = {k: v for k, v in filters.items() if v is not None}
-        return list(self._call("GET", "/__mock/requests", params=params)["requests"])
+        params = {k: v for k, v in filters.items() if v is not None and k != "limit"}
+        return self._listing("/__mock/requests", "requests", params, filters.get("limit"))
 
     def callbacks(self, task_id: str | None = None) -> list[dict[str, Any]]:
         """Every callback delivery attempt the mock made."""
-        params = {"task_id": task_id} if task_id else None
-        return list(self._call("GET", "/__mock/callbacks", params=params)["callbacks"])
+        return self._listing("/__mock/callbacks", "callbacks", {"task_id": task_id} if task_id else {})
 
     def reset(self) -> None:
         self._call("POST", "/__mock/reset")

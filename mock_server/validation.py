@@ -161,6 +161,21 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def authorization_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The one ``Authorization`` header of a request, or None; two or more are an ambiguous
+    credential (``Unauthorized``): servers and proxies disagree on which one counts, so the
+    mock accepts neither. The API and the journal both decide through this function."""
+    found: str | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            if found is not None:
+                raise Unauthorized(
+                    "Ambiguous credentials: the request has more than one Authorization header; send exactly one"
+                )
+            found = value.decode("latin-1")
+    return found
+
+
 def bearer_key(header: str | None) -> str:
     """The API key of an ``Authorization: Bearer KEY`` header, or ``Unauthorized``."""
     if not header:

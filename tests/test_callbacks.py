@@ -145,7 +145,7 @@ async def test_delivery__a_2xx_receiver_gets_exactly_one_call_with_the_poll_body
     poll = await http.get(f"/v1/tasks/{task_id}", headers=AUTH)
     assert call.body == poll.content  # byte for byte what the owner's poll answers
     assert call.json()["status"] == "completed"
-    assert call.json()["results"][0].startswith("http://testserver/files/images/")
+    assert call.json()["results"][0].startswith("http://localhost/files/images/")
     [entry] = await journalled(http, task_id, 1)
     assert entry | {"id": 0} == {
         "id": 0,

@@ -321,7 +321,7 @@ async def test_results__are_pngs_at_the_requested_ratio(
     task = await create(client, size=size)
     clock.advance(10)
     link = (await poll(client, task["id"])).json()["results"][0]
-    assert link.startswith("http://testserver/files/images/")
+    assert link.startswith("http://localhost/files/images/")
     image = await client.get(link)
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
@@ -509,8 +509,8 @@ async def test_idempotency_key__a_retried_create_answers_the_same_task(client: h
 
 
 async def test_double_slashes__are_merged_as_front_proxies_do(client: httpx.AsyncClient) -> None:
-    task = (await client.post("http://testserver//v1/images/generations", json=body(), headers=AUTH)).json()
-    assert (await client.get(f"http://testserver/v1//tasks/{task['id']}", headers=AUTH)).json()["id"] == task["id"]
+    task = (await client.post("http://localhost//v1/images/generations", json=body(), headers=AUTH)).json()
+    assert (await client.get(f"http://localhost/v1//tasks/{task['id']}", headers=AUTH)).json()["id"] == task["id"]
 
 
 async def test_extra_models__are_accepted_and_echoed_when_asked(

@@ -119,13 +119,21 @@ def _expectations(scenario: Scenario, options: GauntletOptions) -> Expectations:
     )
 
 
+def _listing(admin: httpx.Client, name: str) -> list[dict[str, Any]]:
+    """Every item of a paged admin listing, oldest first."""
+    pages: list[list[dict[str, Any]]] = []
+    params: dict[str, Any] = {"limit": 1000}
+    while True:
+        answer = admin.get(f"/__mock/{name}", params=params).raise_for_status().json()
+        pages.append(answer[name])
+        if answer.get("next_cursor") is None:
+            return [item for page in reversed(pages) for item in page]
+        params["cursor"] = answer["next_cursor"]
+
+
 def _journals(base_url: str) -> dict[str, list[dict[str, Any]]]:
     with httpx.Client(base_url=base_url, timeout=30) as admin:
-        return {
-            "requests": admin.get("/__mock/requests").raise_for_status().json()["requests"],
-            "tasks": admin.get("/__mock/tasks").raise_for_status().json()["tasks"],
-            "callbacks": admin.get("/__mock/callbacks").raise_for_status().json()["callbacks"],
-        }
+        return {name: _listing(admin, name) for name in ("requests", "tasks", "callbacks")}
 
 
 def run_scenario(scenario: Scenario, options: GauntletOptions) -> ScenarioResult:
