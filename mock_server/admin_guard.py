@@ -6,7 +6,8 @@ admin API, and a web page can: a cross-site form POST (CORS-"simple", no preflig
 
 - **Host**: without a token, an admin call must name the mock by a loopback name or address
   (``localhost``, ``*.localhost``, ``127.0.0.1``, ``[::1]``...), by the host of
-  ``--public-url``, or by the address it listens on. A rebinding page names its own domain.
+  ``--public-url``, by the address it listens on, or as ``testserver`` (in-process test
+  clients). A rebinding page names its own domain.
   With a token the token is the guard (a page cannot know it), so any Host will do.
 - **Origin**: a call that changes state (any method but GET, HEAD, OPTIONS) carrying an
   ``Origin`` other than the mock's own (``Origin: null`` included), or a ``Sec-Fetch-Site``
@@ -30,6 +31,9 @@ from .validation import authorization_of
 
 READ_ONLY = frozenset({"GET", "HEAD", "OPTIONS"})
 _WILDCARDS = frozenset({"", "0.0.0.0", "::"})
+# The Host that in-process test clients send by default (Starlette's TestClient, and httpx
+# examples over ASGITransport). No browser reaches it: a rebinding page names its own domain.
+IN_PROCESS_HOST = "testserver"
 RawHeaders = list[tuple[bytes, bytes]]
 
 
@@ -96,7 +100,7 @@ class AdminGuard:
                 tokens += 1
         if self.token is None and host is not None:
             name = host_name(host)
-            if not is_loopback_name(name) and name not in self.names:
+            if not is_loopback_name(name) and name != IN_PROCESS_HOST and name not in self.names:
                 return AdminForbidden(
                     f"The admin API answers only to a loopback Host (localhost, 127.0.0.1, [::1]) "
                     f"or the --public-url host, not {host[:100]!r}: call it as http://localhost:PORT, "
