@@ -3,12 +3,20 @@
 Finished tasks are kept for ``retention`` mock seconds after they finish (default 24 h,
 as long as their result links live), then dropped; and the store never holds more than
 ``max_tasks`` tasks (the oldest go first). Both keep memory bounded under sustained use.
+
+Each operation costs the same however long the store has been full: the creation order is a
+deque of ids (evicting pops its left end), and the expiry heap; ids of tasks that left by
+another way (retention, eviction) stay in the other structure until they reach its front or
+until it holds twice as many ids as there are tasks, when it is rebuilt (amortized O(1)).
+A plain dict's "first key" is not O(1): deleting from its front leaves holes that every
+``next(iter(d))`` walks over until the dict is resized.
 """
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections import deque
 from collections.abc import Iterator
 from typing import Protocol
 
@@ -37,13 +45,18 @@ class InMemoryTaskStore:
         self.retention = retention
         self.max_tasks = max_tasks
         self._tasks: dict[str, Task] = {}
+        self._order: deque[str] = deque()  # ids in creation order; some may have left already
         self._expiry: list[tuple[float, str]] = []
 
     def create_task(self, task: Task, now: float) -> None:
         self.purge(now)
-        while len(self._tasks) >= self.max_tasks:
-            del self._tasks[next(iter(self._tasks))]
-        self._tasks[task.id] = task
+        tasks, order = self._tasks, self._order
+        while len(tasks) >= self.max_tasks:
+            tasks.pop(order.popleft(), None)  # an id that already left pops nothing
+        tasks[task.id] = task
+        order.append(task.id)
+        if len(order) > 2 * len(tasks) + 1024:
+            self._order = deque(task_id for task_id in order if task_id in tasks)
         if math.isfinite(task.plan.finished_at):
             heapq.heappush(self._expiry, (task.plan.finished_at + self.retention, task.id))
 
@@ -72,6 +85,7 @@ class InMemoryTaskStore:
 
     def reset(self) -> None:
         self._tasks.clear()
+        self._order.clear()
         self._expiry.clear()
 
     def __len__(self) -> int:

@@ -65,3 +65,37 @@ def test_reset__empties_the_store(factory: TaskFactory) -> None:
     store.reset()
     assert len(store) == 0
     assert store.purge(1e12) == 0
+
+
+def test_max_tasks__eviction_keeps_its_indexes_bounded_however_long_the_store_stays_full(
+    factory: TaskFactory,
+) -> None:
+    """Eviction pops the front of a creation-order index: ids that left by retention or by
+    the cap are dropped from every index within a bounded lag, so each create does the same
+    work after a million evictions as after one."""
+    store = InMemoryTaskStore(max_tasks=50, retention=5.0)
+    made: list[Task] = []
+    for step in range(20_000):
+        now = step * 0.01  # tasks finish after 10 s, so some leave by retention, most by the cap
+        task = make(factory, now, stuck=step % 7 == 0)
+        store.create_task(task, now)
+        made.append(task)
+        assert len(store) <= 50
+        assert len(store._order) <= 2 * 50 + 1024
+        assert len(store._expiry) <= 3 * 50 + 1024
+    kept = [t.id for t in store.tasks()]
+    assert kept == [t.id for t in made[-50:]]  # the newest 50, oldest first
+
+
+def test_max_tasks__skips_ids_that_already_left_by_retention(factory: TaskFactory) -> None:
+    store = InMemoryTaskStore(max_tasks=3, retention=0.0)
+    early = make(factory, 0.0)
+    stuck = [make(factory, 0.0, stuck=True) for _ in range(2)]
+    for task in (early, *stuck):
+        store.create_task(task, 0.0)
+    assert store.purge(10.0) == 1  # ``early`` left; its id is still at the front of the order
+    newer = [make(factory, 10.0, stuck=True) for _ in range(2)]
+    for task in newer:
+        store.create_task(task, 10.0)
+    # One slot was free: the first newer task evicts nothing, the second evicts the oldest left.
+    assert [t.id for t in store.tasks()] == [stuck[1].id, *(t.id for t in newer)]
