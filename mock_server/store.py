@@ -46,7 +46,8 @@ class InMemoryTaskStore:
         self.max_tasks = max_tasks
         self._tasks: dict[str, Task] = {}
         self._order: deque[str] = deque()  # ids in creation order; some may have left already
-        self._expiry: list[tuple[float, str]] = []
+        self._expiry: list[tuple[float, int, str]] = []  # (expires at, creation serial, id)
+        self._serial = 0
 
     def create_task(self, task: Task, now: float) -> None:
         self.purge(now)
@@ -58,7 +59,9 @@ class InMemoryTaskStore:
         if len(order) > 2 * len(tasks) + 1024:
             self._order = deque(task_id for task_id in order if task_id in tasks)
         if math.isfinite(task.plan.finished_at):
-            heapq.heappush(self._expiry, (task.plan.finished_at + self.retention, task.id))
+            # The serial breaks ties in creation order (the order of eviction), not by id.
+            self._serial += 1
+            heapq.heappush(self._expiry, (task.plan.finished_at + self.retention, self._serial, task.id))
 
     def get_task(self, task_id: str, key: str | None = None) -> Task:
         task = self._tasks.get(task_id)
@@ -73,13 +76,18 @@ class InMemoryTaskStore:
         """Drop the tasks whose retention has passed; return how many went."""
         dropped = 0
         expiry = self._expiry
+        tasks = self._tasks
         while expiry and expiry[0][0] <= now:
-            _, task_id = heapq.heappop(expiry)
-            if self._tasks.pop(task_id, None) is not None:
+            task_id = heapq.heappop(expiry)[2]
+            if tasks.pop(task_id, None) is not None:
                 dropped += 1
-        if len(expiry) > 2 * len(self._tasks) + 1024:
+        while expiry and expiry[0][2] not in tasks:
+            # Evicted by the cap: the oldest task is usually the first to expire too, so its
+            # entry is on top. Popping it now spares the rebuild below (a pause at 200,000 tasks).
+            heapq.heappop(expiry)
+        if len(expiry) > 2 * len(tasks) + 1024:
             # Entries of tasks evicted by the size cap linger in the heap; rebuild it now and then.
-            self._expiry = [entry for entry in expiry if entry[1] in self._tasks]
+            self._expiry = [entry for entry in expiry if entry[2] in tasks]
             heapq.heapify(self._expiry)
         return dropped
 

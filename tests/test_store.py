@@ -99,3 +99,13 @@ def test_max_tasks__skips_ids_that_already_left_by_retention(factory: TaskFactor
         store.create_task(task, 10.0)
     # One slot was free: the first newer task evicts nothing, the second evicts the oldest left.
     assert [t.id for t in store.tasks()] == [stuck[1].id, *(t.id for t in newer)]
+
+
+def test_max_tasks__evicted_tasks_leave_the_expiry_heap_at_once(factory: TaskFactory) -> None:
+    """Tasks of one duration expire in creation order, the order of eviction: an evicted
+    task's expiry entry is on top and goes with the next create, so the heap never needs
+    the rebuild that would pause a create at 200,000 tasks (ties at one frozen instant too)."""
+    store = InMemoryTaskStore(max_tasks=50)
+    for _ in range(5_000):
+        store.create_task(make(factory, 0.0), 0.0)
+        assert len(store._expiry) <= 51
