@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import ipaddress
 import json
 import logging
@@ -16,7 +17,6 @@ from pathlib import Path
 from contract_tests import cli as contract_cli
 
 from .argtypes import non_negative_float, positive_float
-from .collector import Collector
 from .config import MockConfig, load_config
 from .gauntlet import cli as gauntlet_cli
 from .settings import Settings
@@ -165,9 +165,12 @@ def settings_from(config: MockConfig, args: argparse.Namespace, environ: Mapping
 
 
 def _tune_garbage_collector() -> None:
-    """Live tasks are many small long-lived objects: the automatic collector walks them over
-    and over, and at ``--max-tasks`` in long pauses. Collect on a timer instead (collector.py)."""
-    Collector().start()
+    """Live tasks are many small long-lived objects: with the default thresholds the
+    collector walks them over and over (measured: 22% of create time, pauses up to 79 ms).
+    Freeze what start-up made and collect the young generation less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 50, 50)
 
 
 def serve(args: argparse.Namespace) -> int:
