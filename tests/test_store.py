@@ -127,10 +127,55 @@ async def test_retention__through_the_api_poll_listing_link_and_idempotency_key_
         clock.advance(0.1)
         gone = await http.get(f"/v1/tasks/{task_id}", headers=AUTH)
         assert (gone.status_code, gone.json()["error"]["code"]) == (404, "task_not_found")
-        assert (await http.get("/__mock/tasks")).json() == {"tasks": [], "count": 0}
+        assert (await http.get("/__mock/tasks")).json() == {"tasks": [], "count": 0, "next_cursor": None}
         assert (await http.get(f"/__mock/tasks/{task_id}")).status_code == 404
         assert (await http.get(link)).status_code == 404
         assert (await http.get("/__mock/health")).json()["tasks"] == 0
         again = await http.post(CREATE, json=body(), headers={**AUTH, "Idempotency-Key": "once"})
         assert again.json()["id"] != task_id
         assert "idempotency_replayed" not in again.json()
+
+
+def test_max_tasks__eviction_keeps_its_indexes_bounded_however_long_the_store_stays_full(
+    factory: TaskFactory, clock: VirtualClock
+) -> None:
+    """Eviction pops the front of a creation-order index: ids that left by retention or by
+    the cap are dropped from every index within a bounded lag, so each create does the same
+    work after a million evictions as after one."""
+    store = InMemoryTaskStore(max_tasks=50, retention=5.0, clock=clock)
+    made: list[Task] = []
+    for step in range(20_000):
+        now = clock.advance(0.01)  # tasks finish after 10 s, so some leave by retention, most by the cap
+        task = make(factory, now, stuck=step % 7 == 0)
+        store.create_task(task, now)
+        made.append(task)
+        assert len(store) <= 50
+        assert len(store._order) <= 2 * 50 + 1024
+        assert len(store._expiry) <= 3 * 50 + 1024
+    kept = [t.id for t in store.tasks()]
+    assert kept == [t.id for t in made[-50:]]  # the newest 50, oldest first
+
+
+def test_max_tasks__skips_ids_that_already_left_by_retention(factory: TaskFactory, clock: VirtualClock) -> None:
+    store = InMemoryTaskStore(max_tasks=3, retention=0.0, clock=clock)
+    early = make(factory, 0.0)
+    stuck = [make(factory, 0.0, stuck=True) for _ in range(2)]
+    for task in (early, *stuck):
+        store.create_task(task, 0.0)
+    clock.advance(10.0)
+    assert store.purge(10.0) == 1  # ``early`` left; its id is still at the front of the order
+    newer = [make(factory, 10.0, stuck=True) for _ in range(2)]
+    for task in newer:
+        store.create_task(task, 10.0)
+    # One slot was free: the first newer task evicts nothing, the second evicts the oldest left.
+    assert [t.id for t in store.tasks()] == [stuck[1].id, *(t.id for t in newer)]
+
+
+def test_max_tasks__evicted_tasks_leave_the_expiry_heap_at_once(factory: TaskFactory, clock: VirtualClock) -> None:
+    """Tasks of one duration expire in creation order, the order of eviction: an evicted
+    task's expiry entry is on top and goes with the next create, so the heap never needs
+    the rebuild that would pause a create at 200,000 tasks (ties at one frozen instant too)."""
+    store = InMemoryTaskStore(max_tasks=50, clock=clock)
+    for _ in range(5_000):
+        store.create_task(make(factory, 0.0), 0.0)
+        assert len(store._expiry) <= 51
