@@ -12,7 +12,12 @@
     ├── MethodNotAllowed      405 method_not_allowed, with an Allow header
     ├── PayloadTooLarge       413 request_too_large
     ├── RateLimited           429 rate_limit_exceeded / rate_limit_error, with Retry-After
-    └── InternalError         500 internal_error / api_error
+    ├── InternalError         500 internal_error / api_error
+    └── (connection level, answered by ``connections.py`` with Connection: close)
+        ├── RequestTimeout            408 request_timeout
+        ├── UriTooLong                414 uri_too_long
+        ├── HeaderFieldsTooLarge      431 request_header_fields_too_large
+        └── ServiceUnavailable        503 service_unavailable / api_error, with Retry-After
 
 Code, type and default message of the documented statuses are the seed's examples.
 The store and validation raise these; one handler in ``app.py`` renders them.
@@ -151,6 +156,34 @@ class RateLimited(ApiError):
 
 class InternalError(ApiError):
     pass
+
+
+class RequestTimeout(ApiError):
+    status = 408
+    code = "request_timeout"
+    type = "invalid_request_error"
+    default_message = "The request did not arrive in time"
+
+
+class UriTooLong(ApiError):
+    status = 414
+    code = "uri_too_long"
+    type = "invalid_request_error"
+    default_message = "Request line too long"
+
+
+class HeaderFieldsTooLarge(ApiError):
+    status = 431
+    code = "request_header_fields_too_large"
+    type = "invalid_request_error"
+    default_message = "Request header fields too large"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "service_unavailable"
+    type = "api_error"
+    default_message = "Too many connections, please try again later"
 
 
 DOCUMENTED: dict[int, type[ApiError]] = {
