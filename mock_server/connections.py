@@ -43,6 +43,8 @@ LINGER = 2.0
 """Seconds a refused connection keeps reading (and dropping) what the client still sends."""
 OVER_LIMIT_DEADLINE = 1.0
 """Seconds a connection over ``max_connections`` has to send its request's headers."""
+HEAD_SLACK = 1
+"""A head counts up to its blank line: ``limit + 1`` bytes of one still incomplete are over."""
 _LINE_EXTRA = len(b"  HTTP/1.1\r\n")
 """A request line's bytes besides its method and target."""
 
@@ -93,10 +95,10 @@ def envelope_response(error: ApiError, default_headers: list[tuple[bytes, bytes]
 
 
 class _Refused(Exception):
-    """Raised from a parser callback to stop parsing: ``_ConnectionGuard._refusal`` says why."""
+    """Raised from a parser callback to stop parsing: ``ConnectionGuard._refusal`` says why."""
 
 
-class _ConnectionGuard:
+class ConnectionGuard:
     """The limits, over either of uvicorn's HTTP protocols (a mixin: it comes first in the bases).
 
     The head of the request being read is metered as its bytes arrive (exactly once the parser
@@ -203,7 +205,8 @@ class _ConnectionGuard:
         """After the parser took a chunk: a head still incomplete may already be too large."""
         if self._in_body:
             self._expect(self.limits.read_timeout)  # the body moved
-        elif self._in_head and self._head_seen > self.limits.max_header_bytes and not self._lingering:
+        elif self._in_head and self._head_seen > self.limits.max_header_bytes + HEAD_SLACK and not self._lingering:
+            # Even complete, this head would be over: see HEAD_SLACK.
             self._refuse(self._oversize(self._line_seen))
 
     def _oversize(self, line: int) -> ApiError:
@@ -238,7 +241,15 @@ class _ConnectionGuard:
 
     # -- refusing ---------------------------------------------------------------------------
 
-    def _refuse(self, error: ApiError) -> None:
+    def close_now(self, error: ApiError) -> None:
+        """Close at once (the server is stopping): a request still arriving is answered
+        ``error`` first; an answer still being written is cut."""
+        if self._in_body and self.cycle is not None and not self.cycle.response_started:
+            self._refuse(error, linger=False)
+        else:
+            self.transport.abort()
+
+    def _refuse(self, error: ApiError, *, linger: bool = True) -> None:
         """Answer ``error`` in the envelope (unless an answer has begun), then close."""
         transport = self.transport
         if self._lingering or transport.is_closing():
@@ -253,7 +264,10 @@ class _ConnectionGuard:
         client = f"{self.client[0]}:{self.client[1]} - " if self.client else ""
         self.logger.warning("%s%d %s", client, error.status, error.message)
         transport.write(envelope_response(error, self.server_state.default_headers))
-        self._linger()
+        if linger:
+            self._linger()
+        else:
+            transport.close()
 
     def _linger(self) -> None:
         self._lingering = True
@@ -272,7 +286,7 @@ class _ConnectionGuard:
         return self._lingering
 
 
-class MockH11Protocol(_ConnectionGuard, H11Protocol):
+class MockH11Protocol(ConnectionGuard, H11Protocol):
     """uvicorn's h11 protocol under the mock's connection limits."""
 
     def __init__(
@@ -280,7 +294,7 @@ class MockH11Protocol(_ConnectionGuard, H11Protocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self._guard(config)
-        self.conn = _WatchedConnection(self, self.limits.max_header_bytes)
+        self.conn = _WatchedConnection(self, self.limits.max_header_bytes + HEAD_SLACK)
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -348,7 +362,7 @@ if importlib.util.find_spec("httptools") is not None:
     import httptools
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    class MockHttpToolsProtocol(_ConnectionGuard, HttpToolsProtocol):
+    class MockHttpToolsProtocol(ConnectionGuard, HttpToolsProtocol):
         """uvicorn's httptools protocol under the mock's connection limits."""
 
         def __init__(

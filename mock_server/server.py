@@ -24,8 +24,9 @@ from typing import Any
 
 import uvicorn
 
-from .connections import Limits, ServeConfig, protocol_class
+from .connections import ConnectionGuard, Limits, ServeConfig, protocol_class
 from .delays import Delays
+from .errors import ServiceUnavailable
 from .settings import Settings
 
 logger = logging.getLogger("uvicorn.error")
@@ -137,10 +138,13 @@ class MockServer(uvicorn.Server):
             await asyncio.sleep(POLL)
 
     def _abort_connections(self) -> None:
+        """Close every connection now: a request still arriving gets 503 first."""
+        stopping = ServiceUnavailable("The mock is shutting down: the request did not arrive whole in time")
         for connection in list(self.server_state.connections):
-            transport = getattr(connection, "transport", None)
-            if transport is not None:
-                transport.abort()
+            if isinstance(connection, ConnectionGuard):
+                connection.close_now(stopping)
+            elif getattr(connection, "transport", None) is not None:
+                connection.transport.abort()
 
 
 def run_server(
@@ -164,7 +168,6 @@ def run_server(
         lifespan="on",  # its shutdown ends callback deliveries cleanly (see docs/callbacks.md)
         server_header=False,
         timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
-        h11_max_incomplete_event_size=settings.max_header_bytes,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
     )
