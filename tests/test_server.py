@@ -8,8 +8,10 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO
 
 import pytest
 
@@ -19,60 +21,91 @@ from tests.servers import BANNER, ROOT
 EXIT_WAIT = 20.0
 
 
-@contextmanager
-def serving(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """``serve --port 0 ARGS`` with its stderr kept, and its base URL; killed if still running."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert process.stdout is not None
-    try:
-        line = process.stdout.readline()
+class Served:
+    """A ``serve --port 0 ARGS`` process, its base URL, and its stderr as it comes."""
+
+    def __init__(self, *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self._lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, args=(self.process.stderr,), daemon=True)
+        self._reader.start()
+        line = self.process.stdout.readline()
         assert line.startswith(BANNER), line
-        yield process, json.loads(line.split("  ", 1)[1])["url"]
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.communicate(timeout=EXIT_WAIT)
+        self.url: str = json.loads(line.split("  ", 1)[1])["url"]
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            with self._changed:
+                self._lines.append(line)
+                self._changed.notify_all()
+
+    def wait_for_log(self, text: str) -> None:
+        with self._changed:
+            if not self._changed.wait_for(lambda: any(text in line for line in self._lines), EXIT_WAIT):
+                pytest.fail(f"serve never logged {text!r}: {''.join(self._lines)}")
+
+    def finish(self) -> tuple[int, str]:
+        """Wait (bounded) for the process to end by itself; its exit status and stderr."""
+        try:
+            status = self.process.wait(EXIT_WAIT)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"serve still running {EXIT_WAIT:g} s after the signal")
+        self._reader.join(EXIT_WAIT)
+        return status, "".join(self._lines)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(EXIT_WAIT)
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
 
 
-def finish(process: subprocess.Popen[str]) -> tuple[int, str]:
-    """Wait (bounded) for the process to end by itself; its exit status and stderr."""
+@contextmanager
+def serving(*args: str) -> Iterator[Served]:
+    served = Served(*args)
     try:
-        _, stderr = process.communicate(timeout=EXIT_WAIT)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"serve still running {EXIT_WAIT:g} s after the signal")
-    return process.returncode, stderr
+        yield served
+    finally:
+        served.close()
+
+
+def in_flight(url: str) -> None:
+    """Returns once the server has answered a later request, so it has read earlier ones."""
+    with connect(url) as probe:
+        probe.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        read_answer(probe)
 
 
 def test_sigterm_with_a_delayed_answer_in_flight__answers_it_now_and_exits_0() -> None:
-    with serving() as (process, url), connect(url) as sock:
+    with serving() as served, connect(served.url) as sock:
         sock.sendall(create("Prefer: delay-ms=60000"))
-        with connect(url) as probe:  # the create is being handled once this answers
-            probe.sendall(b"GET /__mock/tasks HTTP/1.1\r\nHost: x\r\n\r\n")
-            read_answer(probe)
-        process.send_signal(signal.SIGTERM)
+        in_flight(served.url)
+        served.process.send_signal(signal.SIGTERM)
         answer = read_answer(sock)
-        status, stderr = finish(process)
+        status, stderr = served.finish()
     assert answer.status == 200 and answer.json()["status"] == "pending"
     assert answer.headers["connection"] == "close"
     assert status == 0
     assert "Traceback" not in stderr
 
 
-def test_sigterm_with_a_half_sent_body__closes_it_after_the_grace_and_exits() -> None:
-    with serving("--shutdown-grace", "1") as (process, url), connect(url) as sock:
+def test_sigterm_with_a_half_sent_body__answers_503_after_the_grace_and_exits_0() -> None:
+    with serving("--shutdown-grace", "1") as served, connect(served.url) as sock:
         sock.sendall(create(length=1000))  # declares 1000 bytes, sends 45, holds the rest
-        with connect(url) as probe:
-            probe.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            read_answer(probe)
-        process.send_signal(signal.SIGTERM)
+        in_flight(served.url)
+        served.process.send_signal(signal.SIGTERM)
         answer = read_answer(sock)
-        status, stderr = finish(process)
+        status, stderr = served.finish()
     assert answer.status == 503 and answer.json()["error"]["code"] == "service_unavailable"
     assert answer.headers["connection"] == "close"
     assert status == 0
@@ -81,30 +114,23 @@ def test_sigterm_with_a_half_sent_body__closes_it_after_the_grace_and_exits() ->
 
 
 def test_a_second_signal__exits_at_once_whatever_the_grace() -> None:
-    with serving("--shutdown-grace", "600") as (process, url), connect(url) as sock:
+    with serving("--shutdown-grace", "600") as served, connect(served.url) as sock:
         sock.sendall(create(length=1000))
-        with connect(url) as probe:
-            probe.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            read_answer(probe)
-        process.send_signal(signal.SIGTERM)
-        assert process.stderr is not None
-        for line in process.stderr:  # the first signal is being handled
-            if "Waiting up to 600 s" in line:
-                break
-        process.send_signal(signal.SIGTERM)
-        status, stderr = finish(process)
+        in_flight(served.url)
+        served.process.send_signal(signal.SIGTERM)
+        served.wait_for_log("Waiting up to 600 s")  # the first signal is being handled
+        served.process.send_signal(signal.SIGTERM)
+        status, stderr = served.finish()
     assert status == 128 + signal.SIGTERM
     assert "Stopped at once by a second signal" in stderr
     assert "Traceback" not in stderr
 
 
 def test_ctrl_c__stops_cleanly_without_a_traceback() -> None:
-    with serving() as (process, url):
-        with connect(url) as probe:  # serving, past start-up
-            probe.sendall(b"GET /__mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
-            read_answer(probe)
-        process.send_signal(signal.SIGINT)
-        status, stderr = finish(process)
+    with serving() as served:
+        in_flight(served.url)  # serving, past start-up
+        served.process.send_signal(signal.SIGINT)
+        status, stderr = served.finish()
     assert status == 130
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert "Finished server process" in stderr
