@@ -35,6 +35,8 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 AFTER_GRACE = 1.0
 """Seconds requests get to end once their connections were closed after the grace period."""
 POLL = 0.02
+FILE_MARGIN = 64
+"""Open files the server needs besides its connections (listener, loop, logs, callbacks)."""
 
 
 class MockServer(uvicorn.Server):
@@ -147,6 +149,29 @@ class MockServer(uvicorn.Server):
                 connection.transport.abort()
 
 
+def make_room_for(connections: int) -> str | None:
+    """Raise the open-file limit (up to its hard limit) so that ``connections`` fit beside
+    the server's own files; a warning when they cannot (then accepting fails before the
+    connection limit can answer 503)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Unix
+        return None
+    need = connections + FILE_MARGIN
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return None
+    target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    if target >= need:
+        return None
+    return (
+        f"--max-connections {connections} needs about {need} open files, but the limit is {target} "
+        f"(ulimit -n): connections past about {target - FILE_MARGIN} will fail instead of answering 503"
+    )
+
+
 def run_server(
     app: Any,
     settings: Settings,
@@ -172,5 +197,8 @@ def run_server(
         ssl_keyfile=keyfile,
     )
     server = MockServer(config, grace=settings.shutdown_grace, delays=delays)
+    warning = make_room_for(settings.max_connections)
+    if warning is not None:
+        logger.warning(warning)
     server.run(sockets=[sock])
     return server.exit_status()

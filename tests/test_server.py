@@ -5,12 +5,14 @@ took (61 s with a delayed answer, for ever with a half-sent body), never measure
 from __future__ import annotations
 
 import json
+import resource
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO
 
 import pytest
@@ -24,13 +26,18 @@ EXIT_WAIT = 20.0
 class Served:
     """A ``serve --port 0 ARGS`` process, its base URL, and its stderr as it comes."""
 
-    def __init__(self, *args: str) -> None:
+    def __init__(self, *args: str, open_files: tuple[int, int] | None = None) -> None:
+        def limit_open_files() -> None:
+            if open_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, open_files)
+
         self.process = subprocess.Popen(
             [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             cwd=ROOT,
+            preexec_fn=limit_open_files,
         )
         assert self.process.stdout is not None and self.process.stderr is not None
         self._lines: list[str] = []
@@ -71,8 +78,8 @@ class Served:
 
 
 @contextmanager
-def serving(*args: str) -> Iterator[Served]:
-    served = Served(*args)
+def serving(*args: str, open_files: tuple[int, int] | None = None) -> Iterator[Served]:
+    served = Served(*args, open_files=open_files)
     try:
         yield served
     finally:
@@ -134,3 +141,25 @@ def test_ctrl_c__stops_cleanly_without_a_traceback() -> None:
     assert status == 130
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
     assert "Finished server process" in stderr
+
+
+def _soft_open_files(pid: int) -> int:
+    line = next(line for line in Path(f"/proc/{pid}/limits").read_text().splitlines() if "open files" in line)
+    return int(line.split()[3])
+
+
+def test_the_open_file_limit_is_raised_to_fit_the_connection_limit() -> None:
+    with serving("--max-connections", "1000", open_files=(200, 4096)) as served:
+        in_flight(served.url)
+        assert _soft_open_files(served.process.pid) >= 1000
+        served.process.send_signal(signal.SIGTERM)
+        _, stderr = served.finish()
+    assert "open files" not in stderr
+
+
+def test_a_connection_limit_the_open_file_limit_cannot_hold__is_warned_about() -> None:
+    with serving("--max-connections", "1000", open_files=(200, 200)) as served:
+        in_flight(served.url)
+        served.process.send_signal(signal.SIGTERM)
+        _, stderr = served.finish()
+    assert "--max-connections 1000 needs about 1064 open files, but the limit is 200 (ulimit -n)" in stderr
