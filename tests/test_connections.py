@@ -20,6 +20,8 @@ from tests.servers import start, stop
 PARSERS = ["httptools", "h11"]
 HEAD_LIMIT = 4096
 
+pytestmark = pytest.mark.slow  # real processes, real sockets, real timeouts
+
 
 @pytest.fixture(scope="module")
 def servers() -> Iterator[dict[tuple[str, ...], str]]:

@@ -22,6 +22,8 @@ from tests.servers import BANNER, ROOT
 
 EXIT_WAIT = 20.0
 
+pytestmark = pytest.mark.slow  # real processes, real sockets, real timeouts
+
 
 class Served:
     """A ``serve --port 0 ARGS`` process, its base URL, and its stderr as it comes."""
