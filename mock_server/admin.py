@@ -66,7 +66,8 @@ async def advance_clock(request: Request) -> Response:
         raise InvalidRequest('Body must be {"seconds": N} with N a number of seconds', param="seconds")
     if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
         raise InvalidRequest(f"'seconds' must be between 0 and {int(MAX_ADVANCE)}", param="seconds")
-    mock.clock.advance(float(seconds))
+    # Stepped: every callback attempt and retry falling due on the way runs at its own time.
+    await mock.callbacks.advance(float(seconds))
     return json_response(_clock_body(request))
 
 

@@ -84,7 +84,9 @@ class MockContext:
             settings=settings,
             config=config,
             clock=clock,
-            store=store or InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks),
+            store=store
+            if store is not None
+            else InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks, clock=clock),
             random=random,
             factory=TaskFactory(
                 random,
@@ -109,7 +111,8 @@ class MockContext:
 
     def reset(self) -> None:
         """Back to the start: no tasks, an empty journal, configured rules with fresh
-        counters, balances as configured, and the random sources replayed from the seed."""
+        counters, balances as configured, the random sources replayed from the seed, and a
+        virtual clock back where it started (a real clock keeps running)."""
         self.store.reset()
         self.random.reseed()
         self.journal.clear()
@@ -117,3 +120,4 @@ class MockContext:
         self.accounts.reset()
         self.callbacks.reset()
         self.idempotency.reset()
+        self.clock.reset()
