@@ -20,15 +20,14 @@ class Delays:
     async def sleep(self, seconds: float) -> None:
         if self.cut or seconds <= 0:
             return
-        loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        timer = loop.call_later(seconds, _wake, waiter)
-        self._waiting.add(waiter)
+        cut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiting = asyncio.ensure_future(asyncio.sleep(seconds))
+        self._waiting.add(cut)
         try:
-            await waiter
+            await asyncio.wait((waiting, cut), return_when=asyncio.FIRST_COMPLETED)
         finally:
-            timer.cancel()
-            self._waiting.discard(waiter)
+            waiting.cancel()
+            self._waiting.discard(cut)
 
     def cut_short(self) -> None:
         """End every delay now and skip later ones. Call it on the loop the delays run on."""
