@@ -9,12 +9,12 @@ the other methods Starlette routes here (HEAD on a task).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from .bodies import check_content_type, check_declared_length, parse_json, too_large
@@ -100,7 +100,10 @@ class Incoming:
         while True:
             message = await self.receive()
             if message["type"] != "http.request":
-                break
+                # The client left before its body arrived whole: nothing is created from a part.
+                self.state["mock_body"] = b"".join(chunks)
+                self.state[NOTE_KEY] = {**self.state.get(NOTE_KEY, {}), "incomplete_body": True}
+                raise ClientDisconnect()
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > limit:
@@ -131,7 +134,7 @@ async def apply_preferences(values: list[str] | None, operation: str, mock: Mock
             f"Prefer code={forced} is not documented for this operation; documented: {documented}", param="Prefer"
         )
     if preferences.delay_ms:
-        await asyncio.sleep(preferences.delay_ms / 1000)
+        await mock.delays.sleep(preferences.delay_ms / 1000)
     if forced is not None:
         raise SpecifiedError(forced, examples[forced], headers=preferences.forced_headers())
     return preferences
@@ -154,7 +157,7 @@ async def intercept(mock: MockContext, call: Call, operation: str | None, state:
         return decision
     state[NOTE_KEY] = {"rules": decision.rules}
     if decision.latency_ms:
-        await asyncio.sleep(decision.latency_ms / 1000)
+        await mock.delays.sleep(decision.latency_ms / 1000)
     if decision.fault is not None:
         state[FAULT_KEY] = decision.fault
         if decision.fault in ("reset", "empty"):
@@ -318,6 +321,9 @@ class Operation:
             status, body, headers = error.status, error.render(), error.headers
         except BrokenConnectionError:
             status, body, headers = None, b"", None
+        except ClientDisconnect:  # nobody is left to answer
+            record_call(mock, scope, state.get("mock_body", b""), None, started)
+            return
         except Exception:  # the one error boundary of this app, as Starlette's ServerErrorMiddleware is
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             status, body, headers = 500, InternalError().render(), None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from contract_tests import cli as contract_cli
 
-from .argtypes import non_negative_float, positive_float
+from .argtypes import non_negative_float, positive_float, positive_int
 from .config import MockConfig, load_config
 from .gauntlet import cli as gauntlet_cli
 from .settings import Settings
@@ -104,6 +104,42 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="bytes the request journal may hold; the oldest entries go first (default 33554432)",
     )
+    # Connections and shutdown (mock_server/connections.py, server.py).
+    serve.add_argument(
+        "--max-header-bytes",
+        type=positive_int,
+        metavar="N",
+        help="most bytes of a request's line and headers: a longer line answers 414, more 431 (default 32768)",
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="time to send a request's headers whole, and the longest a body may pause; then 408 (default 10)",
+    )
+    serve.add_argument(
+        "--keep-alive-timeout",
+        type=positive_float,
+        metavar="SECONDS",
+        help="how long an idle connection stays open after an answer (default 5)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=positive_int,
+        metavar="N",
+        help="most connections open at once; a request on one more answers 503 (default 1000)",
+    )
+    serve.add_argument(
+        "--shutdown-grace",
+        type=positive_float,
+        metavar="SECONDS",
+        help="at SIGTERM or Ctrl-C, how long requests in flight get to finish (default 3)",
+    )
+    serve.add_argument(
+        "--http-parser",
+        choices=["auto", "httptools", "h11"],
+        help="HTTP/1.1 parser: auto picks httptools when installed, else h11 (default auto)",
+    )
 
     bundle = commands.add_parser(
         "bundle", help="rebuild spec/openapi.json from the seed, the query spec and the overlay"
@@ -168,6 +204,12 @@ def settings_from(config: MockConfig, args: argparse.Namespace, environ: Mapping
         any_model=args.any_model,
         callback_ca_file=args.callback_ca_file,
         journal_max_bytes=args.journal_max_bytes,
+        max_header_bytes=args.max_header_bytes,
+        read_timeout=args.read_timeout,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+        shutdown_grace=args.shutdown_grace,
+        http_parser=args.http_parser,
     )
 
 
@@ -181,9 +223,8 @@ def _tune_garbage_collector() -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
     from .app import create_app, mock_of
+    from .server import run_server
 
     try:
         config = load_config(args.config) if args.config else MockConfig()
@@ -228,18 +269,16 @@ def serve(args: argparse.Namespace) -> int:
         "tls_ca": tls.ca_file if tls else None,
     }
     print(f"nanobanana-mock listening on {scheme}://{shown_host}:{port}  {json.dumps(summary)}", flush=True)
-    server_config = uvicorn.Config(
-        app,
-        log_level=args.log_level,
-        access_log=settings.access_log,
-        lifespan="on",  # its shutdown ends callback deliveries cleanly (see docs/callbacks.md)
-        server_header=False,
-        ssl_certfile=tls.certfile if tls else None,
-        ssl_keyfile=tls.keyfile if tls else None,
-    )
     _tune_garbage_collector()
-    uvicorn.Server(server_config).run(sockets=[sock])
-    return 0
+    return run_server(
+        app,
+        settings,
+        sock,
+        certfile=tls.certfile if tls else None,
+        keyfile=tls.keyfile if tls else None,
+        log_level=args.log_level,
+        delays=mock.delays,
+    )
 
 
 def bundle(args: argparse.Namespace) -> int:
@@ -260,13 +299,17 @@ def bundle(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":
-        return serve(args)
-    if args.command == "contract":
-        return contract_cli.run_command(args)
-    if args.command == "gauntlet":
-        return gauntlet_cli.run_command(args)
-    return bundle(args)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        if args.command == "contract":
+            return contract_cli.run_command(args)
+        if args.command == "gauntlet":
+            return gauntlet_cli.run_command(args)
+        return bundle(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the server's own handling (start-up): no traceback
+        print("nanobanana-mock: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

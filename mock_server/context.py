@@ -11,6 +11,7 @@ from .callback_safety import CallbackPolicy
 from .callbacks import CallbackQueue
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
+from .delays import Delays
 from .idempotency import IdempotencyKeys
 from .journal import RequestJournal
 from .randomness import SeededRandom
@@ -59,6 +60,8 @@ class MockContext:
     idempotency: IdempotencyKeys
     examples: dict[str, dict[int, dict[str, Any]]] = field(repr=False)
     bundle: dict[str, Any] = field(repr=False)
+    delays: Delays = field(default_factory=Delays, repr=False)
+    """Artificial delays in progress, which shutdown cuts short."""
 
     @classmethod
     def build(

@@ -15,7 +15,12 @@
     ├── PayloadTooLarge       413 request_too_large
     ├── IdempotencyKeyReused  422 idempotency_key_reused (the key came with another body)
     ├── RateLimited           429 rate_limit_exceeded / rate_limit_error, with Retry-After
-    └── InternalError         500 internal_error / api_error
+    ├── InternalError         500 internal_error / api_error
+    └── (connection level, answered by ``connections.py`` with Connection: close)
+        ├── RequestTimeout            408 request_timeout
+        ├── UriTooLong                414 uri_too_long
+        ├── HeaderFieldsTooLarge      431 request_header_fields_too_large
+        └── ServiceUnavailable        503 service_unavailable / api_error, with Retry-After
 
 Code, type and default message of the documented statuses are the seed's examples; 405,
 409, 413 and 422 are statuses the spec does not list, answered in the same envelope.
@@ -209,6 +214,34 @@ class RateLimited(ApiError):
 
 class InternalError(ApiError):
     pass
+
+
+class RequestTimeout(ApiError):
+    status = 408
+    code = "request_timeout"
+    type = "invalid_request_error"
+    default_message = "The request did not arrive in time"
+
+
+class UriTooLong(ApiError):
+    status = 414
+    code = "uri_too_long"
+    type = "invalid_request_error"
+    default_message = "Request line too long"
+
+
+class HeaderFieldsTooLarge(ApiError):
+    status = 431
+    code = "request_header_fields_too_large"
+    type = "invalid_request_error"
+    default_message = "Request header fields too large"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "service_unavailable"
+    type = "api_error"
+    default_message = "Too many connections, please try again later"
 
 
 DOCUMENTED: dict[int, type[ApiError]] = {

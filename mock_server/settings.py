@@ -57,6 +57,19 @@ class Settings:
     """PEM file of extra CAs trusted for https callback receivers."""
     journal_max_bytes: int = 32 * MIB
     """Bytes the request journal may hold (besides ``journal_capacity`` entries); the oldest go first."""
+    # What one connection may hold or send, and how serve stops (mock_server/connections.py, server.py).
+    max_header_bytes: int = 32 * 1024
+    """Most bytes of a request's line and headers: a longer request line answers 414, more 431."""
+    read_timeout: float = 10.0
+    """Seconds a request's headers have to arrive whole, and the longest its body may pause (then 408)."""
+    keep_alive_timeout: float = 5.0
+    """Seconds an idle connection stays open after an answer."""
+    max_connections: int = 1000
+    """Most connections open at once; a request on one more answers 503."""
+    shutdown_grace: float = 3.0
+    """Seconds requests in flight get to finish after SIGTERM or Ctrl-C; then their connections close."""
+    http_parser: str = "auto"
+    """``auto`` (httptools when installed, else h11), ``httptools`` or ``h11``."""
 
     def __post_init__(self) -> None:
         if self.clock not in ("real", "virtual"):
@@ -72,6 +85,17 @@ class Settings:
             raise ValueError(f"port must be between 0 and 65535, not {self.port}")
         if self.journal_max_bytes < 1:
             raise ValueError(f"journal_max_bytes must be 1 or more, not {self.journal_max_bytes}")
+        self._check_connection_limits()
+
+    def _check_connection_limits(self) -> None:
+        for name in ("max_header_bytes", "max_connections"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive whole number")
+        for name in ("read_timeout", "keep_alive_timeout", "shutdown_grace"):
+            if not 0 < getattr(self, name) < float("inf"):
+                raise ValueError(f"{name} must be a positive number of seconds")
+        if self.http_parser not in ("auto", "httptools", "h11"):
+            raise ValueError(f"http_parser must be 'auto', 'httptools' or 'h11', not {self.http_parser!r}")
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **{key: value for key, value in changes.items() if value is not None})

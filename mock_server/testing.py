@@ -66,6 +66,8 @@ class ThreadedServer:
     def __init__(self, *, host: str = "127.0.0.1", ssl_certfile: str | None = None, ssl_keyfile: str | None = None):
         import uvicorn
 
+        from .connections import protocol_class
+
         self.host = host
         self.switch = SwitchableApp()
         self.port = free_port(host)
@@ -78,6 +80,8 @@ class ThreadedServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            http=protocol_class("auto"),  # serve's protocol: malformed HTTP answered in the envelope
+            ws="none",
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
         )
