@@ -68,7 +68,7 @@ IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 
 def poll_interval(limits: Limits) -> float:
-    """Seconds between polls of one live task: as dense as the rate budget allows, ``POLL_FLOOR`` at most."""
+    """Seconds between polls of one live task: as dense as the rate budget allows, never below ``POLL_FLOOR``."""
     return max(POLL_FLOOR, 1.0 / limits.max_rate) if limits.max_rate else POLL_FLOOR
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
@@ -82,11 +83,14 @@ def _terminal_sink(config: pytest.Config) -> Callable[[str], None]:
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if reporter is None:
             return
-        writer = getattr(reporter, "_tw", None)
-        if writer is not None and writer.width_of_current_line:
-            reporter.write("\n")
-        reporter.write_line(line)
-        reporter.flush()
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        # Inside a test pytest captures the terminal's file descriptor: lift it, as live logging does.
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            writer = getattr(reporter, "_tw", None)
+            if writer is not None and writer.width_of_current_line:
+                reporter.write("\n")
+            reporter.write_line(line)
+            reporter.flush()
 
     return write
 

@@ -198,6 +198,8 @@ def test_contract__first_natural_run_against_a_default_serve_passes(tmp_path: Pa
     # What the run is doing, while it does it (the lifecycle waits for real tasks).
     assert f"contract: live: {url}: building test cases from the spec" in result.stdout
     assert "contract: live: lifecycle: creating tasks, polling each every 0.2 s or more" in result.stdout
+    # A default task takes 10 s of real time: at least one count comes while the lifecycle waits.
+    assert re.search(r"^contract: live: lifecycle: \d+ task\(s\) created, \d+ finished, \d+ polls", result.stdout, re.M)
 
 
 def _violations(report: str) -> list[tuple[int, str]]:
