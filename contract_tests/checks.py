@@ -154,8 +154,8 @@ def auth_required(ctx: CheckContext, response: Response, case: Case) -> bool | N
 
 MADE_UP_KEY = "a made-up key"
 ANY_KEY_HINT = (
-    "if the target accepts every key by design (as nanobanana-mock does by default), declare it: "
-    "--accepts-any-key (under pytest, --contract-accepts-any-key)"
+    "if the target accepts every key by design, as nanobanana-mock does by default, declare it with "
+    "--accepts-any-key (under pytest: --contract-accepts-any-key)"
 )
 """Said wherever a made-up key was accepted: the one failure a faithful test double may cause on purpose."""
 
@@ -164,7 +164,7 @@ def auth_refusal_violation(operation: str, label: str, status: int, content: byt
     """Judge the answer to a request sent with ``label`` instead of a valid key (401 expected)."""
     if status == 401:
         return None
-    hint = f" ({ANY_KEY_HINT})" if label == MADE_UP_KEY else ""
+    hint = f"; {ANY_KEY_HINT}" if label == MADE_UP_KEY else ""
     return ContractViolation(
         check="auth_required",
         operation=operation,
