@@ -110,8 +110,15 @@ def _problem(args: argparse.Namespace) -> str | None:
 
 
 def run(options: RunOptions, *, keyword: str | None = None, verbose: bool = False) -> int:
-    """Run the suite with ``options`` in this process; return the exit status."""
+    """Run the suite with ``options`` in this process; return the exit status.
+
+    A target that cannot be reached returns 2 at once, with one line on stderr."""
     import pytest
+
+    unreachable = _unreachable(options)
+    if unreachable is not None:
+        print(f"nanobanana-mock contract: {unreachable}", file=sys.stderr)
+        return 2
 
     args = [str(PACKAGE_DIR), "-c", os.devnull, "--rootdir", str(PACKAGE_DIR), "-p", "no:cacheprovider"]
     # Plugins the suite does not use stay out (pytest-benchmark would create ./.benchmarks), and
@@ -155,10 +162,6 @@ def run_command(args: argparse.Namespace) -> int:
         print(
             "nanobanana-mock contract: --base-url needs a key: pass --api-key or set EVOLINK_API_KEY", file=sys.stderr
         )
-        return 2
-    unreachable = _unreachable(options)
-    if unreachable is not None:
-        print(f"nanobanana-mock contract: {unreachable}", file=sys.stderr)
         return 2
     return run(options, keyword=args.keyword, verbose=args.verbose)
 

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from contract_tests._options import RunOptions
 from contract_tests._probe import Probe, probe
+from contract_tests._targets import targets_for
 from tests.servers import ROOT, running
 
 
@@ -121,3 +123,38 @@ def test_pytest__unreachable_target_fails_one_test_in_one_line(closed_port: int)
     assert "test_target_answers[live]" in result.stdout
     assert "test_operation" not in result.stdout  # nothing else was sent
     assert len(result.stdout.splitlines()) < 20, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("found", "accepts_any_key", "noted"),
+    [
+        (Probe(mock_unknown_keys="allow"), True, True),
+        (Probe(mock_unknown_keys="reject"), False, False),
+        (Probe(), False, False),
+    ],
+)
+def test_targets__judge_a_mock_by_the_keys_it_says_it_accepts(found: Probe, accepts_any_key: bool, noted: bool) -> None:
+    options = RunOptions(base_url="http://127.0.0.1:8000", api_key="k")
+    (target,) = targets_for(options, prober=lambda url, ca_file: found)
+    assert target.accepts_any_key is accepts_any_key
+    assert bool(target.notes) is noted
+
+
+def test_targets__the_flag_needs_no_note() -> None:
+    options = RunOptions(base_url="http://127.0.0.1:8000", api_key="k", accepts_any_key=True)
+    (target,) = targets_for(options, prober=lambda url, ca_file: Probe(mock_unknown_keys="allow"))
+    assert target.accepts_any_key and target.notes == ()
+
+
+def test_targets__an_unreachable_target_is_sent_nothing() -> None:
+    options = RunOptions(base_url="http://127.0.0.1:8000", api_key="k")
+    (target,) = targets_for(options, prober=lambda url, ca_file: Probe(problem="cannot reach it: connection refused"))
+    assert target.unreachable == "cannot reach it: connection refused"
+
+
+def test_targets__no_probe_without_a_key() -> None:
+    def refuse(url: str, ca_file: str | None) -> Probe:
+        raise AssertionError("probed")
+
+    (real,) = targets_for(RunOptions(with_mock=False), prober=refuse)
+    assert real.skip_reason is not None and real.unreachable is None
