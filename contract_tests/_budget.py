@@ -69,6 +69,10 @@ class Budget:
 
     # -- time -----------------------------------------------------------------------------
 
+    def now(self) -> float:
+        """The run's clock (monotonic seconds): what every real-time wait of the suite is measured on."""
+        return self._clock()
+
     def elapsed(self) -> float:
         return self._clock() - self.started
 

@@ -1,8 +1,13 @@
-"""A curl line that sends a request again, with the keys replaced by environment variables.
+"""A curl line that sends a request again, exactly: the line must reproduce what the report says.
 
-Reports end up in CI artifacts: a key is never written, only ``$EVOLINK_API_KEY`` (or
-``$EVOLINK_OTHER_API_KEY``). An in-process run has no address, so its lines point at a
-mock started with ``nanobanana-mock serve`` (``http://127.0.0.1:8000``).
+Keys: on a loopback or in-process target a key is a test key, written as it was sent. Off
+loopback a key is real and reports end up in CI artifacts, so it is never written: the line
+reads it from ``$EVOLINK_API_KEY`` (or ``$EVOLINK_OTHER_API_KEY``) and stops with the
+shell's "parameter null or not set" when that is unset, instead of sending no key and
+getting a 401 that reproduces nothing; the report names the key used by a masked form
+(``masked()``). Made-up keys the probes send are written as they were. An in-process run
+has no address, so its lines point at a mock started with ``nanobanana-mock serve``
+(``http://127.0.0.1:8000``), which accepts any key.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from ._options import KEY_ENV, MOCK_BASE_URL, OTHER_KEY_ENV
-from ._target import Target
+from ._target import Target, is_loopback
 
 SERVE_URL = "http://127.0.0.1:8000"
 _DROPPED = frozenset(
@@ -31,35 +36,41 @@ def _rebase(url: str, target: Target) -> str:
     return urlunsplit((served.scheme, served.netloc, parts.path, parts.query, parts.fragment))
 
 
-def _header_value(name: str, value: str, target: Target) -> str:
-    if name.lower() != "authorization":
-        return value
-    if target.api_key and value == f"Bearer {target.api_key}":
-        return f"Bearer ${KEY_ENV}"
-    if target.other_api_key and value == f"Bearer {target.other_api_key}":
-        return f"Bearer ${OTHER_KEY_ENV}"
-    return value
+def writes_keys(target: Target) -> bool:
+    """Whether curl lines may carry ``target``'s keys as they are (test keys on a local target)."""
+    return target.in_process or is_loopback(target.base_url)
 
 
-def _quote_header(name: str, value: str) -> str:
-    text = f"{name}: {value}"
-    # Keep $VARIABLES expandable: double quotes, with the shell's specials escaped.
-    if "$" in value:
-        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
-        return f'"{escaped}"'
-    return shlex.quote(text)
+def masked(key: str) -> str:
+    """Enough of a key to tell which one it was, never enough to use it: ``sk-…wxyz``."""
+    if len(key) < 16:
+        return "…"
+    prefix = key[: key.index("-") + 1] if "-" in key[:8] else ""
+    return f"{prefix}…{key[-4:]}"
+
+
+def _header(name: str, value: str, target: Target) -> str:
+    """``-H`` argument for one header; a real key becomes a variable the shell must have."""
+    if name.lower() == "authorization" and not writes_keys(target):
+        for key, variable in ((target.api_key, KEY_ENV), (target.other_api_key, OTHER_KEY_ENV)):
+            if key and value == f"Bearer {key}":
+                # Double quotes keep the variable expandable; nothing else in the text is special.
+                return f'"{name}: Bearer ${{{variable}:?}}"'
+    return shlex.quote(f"{name}: {value}")
 
 
 def curl_line(request: requests.PreparedRequest | requests.Request, target: Target) -> str:
     """``curl`` reproducing ``request`` against ``target``."""
     prepared = request.prepare() if isinstance(request, requests.Request) else request
-    parts = ["curl", "-sS", "-i", "-X", str(prepared.method)]
+    method = str(prepared.method)
+    # ``-X HEAD`` would wait for a body that never comes; ``-I`` sends a HEAD and expects none.
+    parts = ["curl", "-sS", "-I"] if method == "HEAD" else ["curl", "-sS", "-i", "-X", method]
     if target.ca_file:
         parts += ["--cacert", shlex.quote(target.ca_file)]
     for name, value in prepared.headers.items():
         if name.lower() in _DROPPED:
             continue
-        parts += ["-H", _quote_header(name, _header_value(name, value, target))]
+        parts += ["-H", _header(name, value, target)]
     body = prepared.body
     if body:
         text = body.decode("utf-8", "backslashreplace") if isinstance(body, bytes) else str(body)

@@ -8,15 +8,17 @@ code; ``can_cancel`` is false once finished; another key never sees the task.
 
 Time passes in one of two ways. In-process, the machine moves the mock's virtual clock
 (``POST /__mock/clock/advance``), so a run takes milliseconds and hypothesis may shrink a
-failure. Against a live target it waits for real between polls of a task (0.5 s, then
-doubling up to 10 s), inside the run's time budget; such runs are never replayed (each
-step would be sent, and maybe paid for, again), so violations are recorded and the run
-goes on, and the test fails at the end.
+failure. Against a live target it polls each task densely, as often as the run's rate
+allows (polls are free; a sparse sampler misses a regression that lasts a second), and at
+teardown keeps polling every unfinished task until each has finished or is
+``LIVE_TASK_LIMIT`` seconds old, inside the run's time budget. Such runs are never replayed
+(each step would be sent, and maybe paid for, again), so violations are recorded and the
+run goes on, and the test fails at the end. Real time is read from the budget's clock.
 """
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +36,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from ._budget import Limits
 from ._facts import TERMINAL
 from ._failures import BudgetExhausted, ContractViolation
 from ._invariants import (
@@ -45,16 +48,17 @@ from ._invariants import (
     transition_violations,
 )
 from ._profiles import Profile, machine_settings
+from ._progress import Progress
 from ._report import Recorder
 from ._target import Client
 from .checks import foreign_answer_violation
 
 POLL = "GET /v1/tasks/{task_id}"
 CREATE = "POST /v1/images/generations"
-FIRST_WAIT = 0.5
-MAX_WAIT = 10.0
+POLL_FLOOR = 0.2
+"""Fewest seconds between two polls of one live task (the rate limit, when slower, decides)."""
 LIVE_TASK_LIMIT = 600.0
-"""Real seconds a live task may take before it counts as never finishing (the docs estimate 45 s)."""
+"""Real seconds from its create a live task may take before it counts as never finishing (the docs estimate 45 s)."""
 MOCK_STEP = 15.0
 MOCK_TASK_LIMIT = 3600.0
 """Mock seconds an in-process task may take before it counts as never finishing."""
@@ -63,22 +67,50 @@ MAX_TASKS = 3
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 
 
+def poll_interval(limits: Limits) -> float:
+    """Seconds between polls of one live task: as dense as the rate budget allows, never below ``POLL_FLOOR``."""
+    return max(POLL_FLOOR, 1.0 / limits.max_rate) if limits.max_rate else POLL_FLOOR
+
+
 @dataclass
 class Tracked:
     id: str
     last: dict[str, Any]
+    created_at: float
+    """When the create was answered, on the budget's clock."""
     history: list[str] = field(default_factory=list)
-    next_wait: float = FIRST_WAIT
-    last_poll: float = field(default_factory=time.monotonic)
+    last_poll: float = -math.inf
     results_checked: bool = False
+    lost: bool = False
+    """The target stopped answering for the task (reported once); it is polled no more."""
 
     @property
     def finished(self) -> bool:
         return self.last.get("status") in TERMINAL
 
+    @property
+    def waiting(self) -> bool:
+        return not self.finished and not self.lost
+
     def remember(self, body: dict[str, Any]) -> None:
         self.last = body
-        self.history.append(f"{body.get('status')} {body.get('progress')}")
+        seen = f"{body.get('status')} {body.get('progress')}"
+        # Dense polling sees each state many times: the history keeps changes only.
+        if not self.history or self.history[-1] != seen:
+            self.history.append(seen)
+
+
+@dataclass
+class Sampling:
+    """What the machine's runs against one target did, for progress lines and the report."""
+
+    created: int = 0
+    finished: int = 0
+    polls: int = 0
+
+    def line(self, interval: float | None) -> str:
+        every = f", each task polled every {interval:g} s or more" if interval is not None else ""
+        return f"{self.created} task(s) created, {self.finished} finished, {self.polls} polls{every}"
 
 
 def is_image(content: bytes) -> bool:
@@ -92,6 +124,8 @@ class LifecycleMachine(RuleBasedStateMachine):
     recorder: ClassVar[Recorder]
     bodies: ClassVar[st.SearchStrategy[Any]]
     found: ClassVar[list[ContractViolation]]
+    progress: ClassVar[Progress]
+    sampling: ClassVar[Sampling]
 
     tasks = Bundle("tasks")
 
@@ -99,6 +133,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         super().__init__()
         self.tracked: dict[str, Tracked] = {}
         self.out_of_budget = False
+        self.reported: set[tuple[str, str]] = set()
+        """(task id, title) of violations already in ``found``: dense polls repeat them."""
 
     # -- rules ----------------------------------------------------------------------------
 
@@ -141,8 +177,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             if self.client.target.clock_control:
                 self._finish_in_mock_time()
             else:
-                for task in self.tracked.values():
-                    self._finish_in_real_time(task)
+                self._finish_in_real_time()
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -190,21 +225,23 @@ class LifecycleMachine(RuleBasedStateMachine):
         task_id = body_out.get("id")
         if not isinstance(task_id, str):
             return multiple()
-        task = Tracked(task_id, body_out)
+        task = Tracked(task_id, body_out, created_at=self.client.budget.now())
         task.remember(body_out)
         self.tracked[task_id] = task
+        self.sampling.created += 1
         return task_id
 
     def _wait_for_turn(self, task: Tracked) -> None:
         if self.client.target.clock_control or task.finished:
             return
-        due = task.last_poll + task.next_wait
-        self.client.budget.wait(max(0.0, due - time.monotonic()))
-        task.next_wait = min(task.next_wait * 2, MAX_WAIT)
+        due = task.last_poll + poll_interval(self.client.target.limits)
+        self.client.budget.wait(max(0.0, due - self.client.budget.now()))
 
     def _poll(self, task: Tracked) -> None:
         answer = self.client.get_task(task.id)
-        task.last_poll = time.monotonic()
+        task.last_poll = self.client.budget.now()
+        self.sampling.polls += 1
+        self._tick()
         if answer.status_code == 429:
             self.client.note("lifecycle: a poll stayed throttled (429) after backing off")
             return
@@ -220,13 +257,17 @@ class LifecycleMachine(RuleBasedStateMachine):
                         actual=f"{answer.status_code}: {excerpt(answer.content)}",
                     )
                 ],
+                task,
             )
+            task.lost = True
             return
         body = self._json(answer, POLL)
         if body is None:
             return
         before = task.last
         task.remember(body)
+        if task.finished and before.get("status") not in TERMINAL:
+            self.sampling.finished += 1
         found = task_id_violations(POLL, body) + created_violations(POLL, body) + state_violations(POLL, body)
         found += transition_violations(POLL, before, body)
         if body.get("id") != task.id:
@@ -241,7 +282,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             )
         for violation in found:
             violation.message += f"\nStatuses seen: {' -> '.join(task.history)}"
-        self._judge(answer.request, found)
+        self._judge(answer.request, found, task)
         if body.get("status") == "completed" and not task.results_checked:
             task.results_checked = True
             self._check_results(task, body)
@@ -274,34 +315,41 @@ class LifecycleMachine(RuleBasedStateMachine):
             self.client.advance(MOCK_STEP)
             waited += MOCK_STEP
             for task in self.tracked.values():
-                if not task.finished:
+                if task.waiting:
                     self._poll(task)
-        self._never_finished(f"after {waited:g} s of mock time")
+        for task in self.tracked.values():
+            self._never_finished(task, f"after {waited:g} s of mock time")
 
-    def _finish_in_real_time(self, task: Tracked) -> None:
-        started = time.monotonic()
-        while not task.finished and time.monotonic() - started < LIVE_TASK_LIMIT:
+    def _finish_in_real_time(self) -> None:
+        """Poll every unfinished task, the least recently polled first, until each has finished
+        or is ``LIVE_TASK_LIMIT`` seconds old; then judge the ones that never finished."""
+        while True:
+            now = self.client.budget.now()
+            waiting = [t for t in self.tracked.values() if t.waiting and now - t.created_at < LIVE_TASK_LIMIT]
+            if not waiting:
+                break
+            task = min(waiting, key=lambda t: t.last_poll)
             self._wait_for_turn(task)
             self._poll(task)
-        self._never_finished(f"after {LIVE_TASK_LIMIT:g} s of polling")
-
-    def _never_finished(self, when: str) -> None:
+        now = self.client.budget.now()
         for task in self.tracked.values():
-            if not task.finished:
-                self._judge(
-                    requests.Request(
-                        "GET", self.client.url(f"/v1/tasks/{task.id}"), headers=self.client.auth()
-                    ).prepare(),
-                    [
-                        ContractViolation(
-                            check="lifecycle",
-                            operation=POLL,
-                            title="Task never finished",
-                            expected="a task reaches completed or failed (the provider estimates 45 s)",
-                            actual=f"still {task.last.get('status')} {when}; seen: {' -> '.join(task.history)}",
-                        )
-                    ],
-                )
+            self._never_finished(task, f"{now - task.created_at:.0f} s after it was created")
+
+    def _never_finished(self, task: Tracked, when: str) -> None:
+        if task.waiting:
+            self._judge(
+                requests.Request("GET", self.client.url(f"/v1/tasks/{task.id}"), headers=self.client.auth()).prepare(),
+                [
+                    ContractViolation(
+                        check="lifecycle",
+                        operation=POLL,
+                        title="Task never finished",
+                        expected="a task reaches completed or failed (the provider estimates 45 s)",
+                        actual=f"still {task.last.get('status')} {when}; seen: {' -> '.join(task.history)}",
+                    )
+                ],
+                task,
+            )
 
     def _json(self, answer: requests.Response, operation: str) -> dict[str, Any] | None:
         try:
@@ -320,20 +368,44 @@ class LifecycleMachine(RuleBasedStateMachine):
         self._judge(answer.request, [violation])
         return None
 
-    def _judge(self, request: requests.PreparedRequest, violations: list[ContractViolation]) -> None:
+    def _tick(self) -> None:
+        target = self.client.target
+        if not target.clock_control:
+            interval = poll_interval(target.limits)
+            self.progress.tick(lambda: f"{target.name}: lifecycle: {self.sampling.line(interval)}")
+
+    def _judge(
+        self, request: requests.PreparedRequest, violations: list[ContractViolation], task: Tracked | None = None
+    ) -> None:
         for violation in violations:
             self.recorder.add_violation(self.client.target, violation, request)
-            self.found.append(violation)
+            seen = (task.id if task else "", violation.title)
+            if seen not in self.reported:
+                # The report counts every sighting; the test lists each broken promise once per task.
+                self.reported.add(seen)
+                self.found.append(violation)
         if violations and self.client.target.clock_control:
             raise violations[0]
 
 
-def lifecycle_machine(client: Client, recorder: Recorder, bodies: st.SearchStrategy[Any]) -> type[LifecycleMachine]:
-    """A machine class bound to one target (hypothesis makes a fresh instance per run)."""
+def lifecycle_machine(
+    client: Client, recorder: Recorder, bodies: st.SearchStrategy[Any], *, progress: Progress | None = None
+) -> type[LifecycleMachine]:
+    """A machine class bound to one target (hypothesis makes a fresh instance per run).
+
+    Its ``sampling`` counts tasks and polls over every run; ``progress`` gets a line every few
+    seconds against a live target."""
     return type(
         "Lifecycle",
         (LifecycleMachine,),
-        {"client": client, "recorder": recorder, "bodies": bodies, "found": []},
+        {
+            "client": client,
+            "recorder": recorder,
+            "bodies": bodies,
+            "found": [],
+            "progress": progress or Progress(),
+            "sampling": Sampling(),
+        },
     )
 
 

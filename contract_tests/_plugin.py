@@ -8,13 +8,18 @@ plugin object (``OptionsPlugin``) instead of command-line flags, so keys never a
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 
 from . import _suite
+from ._lifecycle import poll_interval
 from ._options import JUNIT_FILE, OptionsPlugin, RunOptions
-from ._report import Outcome, render, write_report
+from ._report import Outcome, accepted_any_key, render, write_report
+from ._target import Target
+from .checks import ANY_KEY_HINT
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -67,7 +72,54 @@ def pytest_configure(config: pytest.Config) -> None:
     # same process (tests of this package) must import them afresh.
     for name in [name for name in sys.modules if name.startswith("contract_tests.test_")]:
         del sys.modules[name]
-    _suite.start(options)
+    suite = _suite.start(options)
+    suite.progress.sink = _terminal_sink(config)
+
+
+def _terminal_sink(config: pytest.Config) -> Callable[[str], None]:
+    """Progress lines through pytest's terminal, each on a line of its own (after ``-q``'s dots too)."""
+
+    def write(line: str) -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is None:
+            return
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        # Inside a test pytest captures the terminal's file descriptor: lift it, as live logging does.
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            writer = getattr(reporter, "_tw", None)
+            if writer is not None and writer.width_of_current_line:
+                reporter.write("\n")
+            reporter.write_line(line)
+            reporter.flush()
+
+    return write
+
+
+def _stage(nodeid: str) -> int:
+    """The phase of a run a test belongs to (``STAGES``)."""
+    if "test_examples" in nodeid or "test_target" in nodeid or "test_auth" in nodeid:
+        return 0
+    if "test_operation" in nodeid and "-negative]" in nodeid:
+        return 1
+    if "test_operation" in nodeid and "POST" not in nodeid:
+        return 2
+    if "test_lifecycle" in nodeid:
+        return 3
+    return 4
+
+
+def _stage_line(stage: int, target: Target) -> str:
+    """What a live target's run is doing in ``stage``, for the progress line when it starts."""
+    if stage == 3:
+        every = poll_interval(target.limits)
+        return f"lifecycle: creating tasks, polling each every {every:g} s or more until it finishes"
+    return (
+        "connectivity and auth probes",
+        "negative data: invalid requests, each must be refused",
+        "positive data: task queries",
+        "",
+        "positive data: creates",
+    )[stage]
 
 
 def _rank(item: pytest.Item) -> tuple[int, int]:
@@ -77,18 +129,7 @@ def _rank(item: pytest.Item) -> tuple[int, int]:
     names = [target.name for target in suite.targets]
     target = item.get_closest_marker("contract_target")
     position = names.index(target.args[0]) if target and target.args[0] in names else -1
-    nodeid = item.nodeid
-    if "test_examples" in nodeid or "test_target" in nodeid or "test_auth" in nodeid:
-        stage = 0
-    elif "test_operation" in nodeid and "-negative]" in nodeid:
-        stage = 1
-    elif "test_operation" in nodeid and "POST" not in nodeid:
-        stage = 2
-    elif "test_lifecycle" in nodeid:
-        stage = 3
-    else:
-        stage = 4
-    return (position, stage)
+    return (position, _stage(item.nodeid))
 
 
 def _is_ours(item: pytest.Item) -> bool:
@@ -112,11 +153,36 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def _target_name(item: pytest.Item) -> str | None:
-    suite = _suite.current()
-    for target in suite.targets:
-        if f"[{target.name}-" in item.nodeid or f"[{target.name}]" in item.nodeid:
-            return target.name
+    target = _target_of(item.nodeid)
+    return target.name if target else None
+
+
+def _target_of(nodeid: str) -> Target | None:
+    for target in _suite.current().targets:
+        if f"[{target.name}-" in nodeid or f"[{target.name}]" in nodeid:
+            return target
     return None
+
+
+def pytest_collection(session: pytest.Session) -> None:
+    """Say what the silent seconds of collection are (schemathesis builds its cases then)."""
+    suite = _suite.current()
+    for target in suite.active():
+        if not target.in_process:
+            suite.progress.say(f"{target.name}: {target.base_url}: building test cases from the spec")
+            for note in target.notes:
+                suite.progress.say(f"{target.name}: not checked: {note}")
+
+
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    suite = _suite.current()
+    target = _target_of(nodeid) if nodeid in suite.nodeids else None
+    if target is None or target.in_process or target not in suite.active():
+        return
+    stage = _stage(nodeid)
+    if suite.phases.get(target.name) != stage:
+        suite.phases[target.name] = stage
+        suite.progress.say(f"{target.name}: {_stage_line(stage, target)}")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -150,8 +216,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     findings = list(suite.recorder.findings.values())
     terminalreporter.section("contract suite")
     for target in suite.targets:
-        if target.skip_reason:
-            terminalreporter.write_line(f"{target.name}: not checked: {target.skip_reason}")
+        if target.skip_reason or target.unreachable:
+            terminalreporter.write_line(f"{target.name}: not checked: {target.skip_reason or target.unreachable}")
             continue
         client = suite.clients.get(target.name)
         spent = client.budget.summary() if client else {}
@@ -162,6 +228,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
         for finding in sorted(found, key=lambda f: (f.operation, f.check)):
             terminalreporter.write_line(f"  - {finding.operation}: {finding.check}: {finding.title}")
+        if accepted_any_key(found):
+            terminalreporter.write_line(f"  hint: a made-up key was accepted: {ANY_KEY_HINT}")
     path = terminalreporter.config.stash.get(_REPORT_KEY, None)
     if path:
         terminalreporter.write_line(f"report: {path}")

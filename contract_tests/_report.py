@@ -16,11 +16,12 @@ from pathlib import Path
 import requests
 from schemathesis.core.failures import CustomFailure, Failure
 
-from ._curl import curl_line
+from ._curl import curl_line, masked, writes_keys
 from ._failures import ContractViolation
 from ._invariants import excerpt
-from ._options import REPORT_FILE
+from ._options import KEY_ENV, OTHER_KEY_ENV, REPORT_FILE
 from ._target import Client, Target
+from .checks import ANY_KEY_HINT, MADE_UP_KEY
 
 PROMISES = {
     "not_a_server_error": "no request, valid or not, makes the service fail with a 5xx",
@@ -114,12 +115,17 @@ class Recorder:
         return [f for f in self.findings.values() if f.target == name and (check is None or f.check == check)]
 
 
+def accepted_any_key(findings: Iterable[Finding]) -> bool:
+    """Whether a target accepted a made-up key: worth the hint that says how to declare it."""
+    return any(f.check == "ignored_auth" or (f.check == "auth_required" and MADE_UP_KEY in f.title) for f in findings)
+
+
 def _target_lines(target: Target, client: Client | None) -> Iterable[str]:
     where = "in-process (the mock, virtual clock)" if target.in_process else target.base_url
     yield f"### Target `{target.name}`: {where}"
     yield ""
-    if target.skip_reason:
-        yield f"Not checked: {target.skip_reason}."
+    if target.skip_reason or target.unreachable:
+        yield f"Not checked: {target.skip_reason or target.unreachable}."
         yield ""
         return
     if client is not None:
@@ -131,6 +137,13 @@ def _target_lines(target: Target, client: Client | None) -> Iterable[str]:
             f"{spent['throttled']} answers 429; {spent['seconds']} s"
             + (f" of {spent['max_seconds']:g} s allowed" if spent["max_seconds"] else "")
         )
+        if not writes_keys(target):
+            keys = [(KEY_ENV, target.api_key), (OTHER_KEY_ENV, target.other_api_key)]
+            used = ", ".join(f"`${name}` (the run used `{masked(key)}`)" for name, key in keys if key)
+            if used:
+                yield f"- Reproduce lines read the keys from {used}: set them before running a line"
+        for observation in client.observations:
+            yield f"- {observation}"
         for note in client.notes:
             yield f"- Not checked: {note}"
         for reason in sorted(set(client.budget.refused)):
@@ -159,6 +172,8 @@ def render(recorder: Recorder, targets: list[Target], clients: dict[str, Client]
     lines += ["## Violations", ""]
     if not findings:
         lines += ["None found.", ""]
+    if accepted_any_key(findings):
+        lines += [f"A made-up key was accepted: {ANY_KEY_HINT}.", ""]
     for number, finding in enumerate(findings, 1):
         seen = f" (seen {finding.count} times)" if finding.count > 1 else ""
         lines += [

@@ -16,6 +16,7 @@ from . import _binding
 from ._curl import curl_line
 from ._failures import BudgetExhausted
 from ._options import RunOptions
+from ._progress import Progress
 from ._report import Recorder, describe_answer
 from ._schema import build_schema
 from ._target import Client, Target
@@ -35,9 +36,14 @@ class Suite:
         self._replies: dict[tuple[Any, ...], Response] = {}
         self.nodeids: set[str] = set()
         """The suite's own tests in this pytest session (others may run beside them)."""
+        self.progress = Progress()
+        """Progress lines of live targets (the plugin gives it pytest's terminal as its sink)."""
+        self.phases: dict[str, int] = {}
+        """The phase last announced per live target."""
 
     def active(self) -> list[Target]:
-        return [target for target in self.targets if target.skip_reason is None]
+        """The targets the run sends requests to: not skipped, and reached by the probe."""
+        return [target for target in self.targets if target.skip_reason is None and target.unreachable is None]
 
     def target(self, name: str) -> Target:
         return next(target for target in self.targets if target.name == name)
@@ -63,6 +69,11 @@ class Suite:
         __tracebackhide__ = True
         client = _binding.client_for(case)
         assert client is not None, "a case of a schema the suite did not build"
+        if not client.target.in_process:
+            spent = client.budget
+            self.progress.tick(
+                lambda: f"{client.target.name}: {spent.requests} requests sent, {spent.paid_tasks} tasks created"
+            )
         try:
             response = self._send(case, client)
         except BudgetExhausted as exc:

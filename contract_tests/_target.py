@@ -44,11 +44,15 @@ class Target:
         ca_file: a PEM bundle to trust for HTTPS (a test CA).
         app: the ASGI app, for an in-process target.
         clock_control: the suite may move time with ``POST /__mock/clock/advance``.
-        accepts_any_key: the target treats every well-formed key as valid (the mock does by
-            default), so probes with a made-up key are skipped.
+        accepts_any_key: the target treats every well-formed key as valid (``--accepts-any-key``,
+            or this mock saying ``unknown_keys: allow`` on ``/__mock/health``), so probes with a
+            made-up key are skipped.
         limits: what the run may spend on this target.
         profile: name of the profile bounding generation (see ``_profiles``).
         skip_reason: when set, every test of this target is skipped with this reason.
+        unreachable: why the target could not be reached before the run (see ``_probe``); its
+            connectivity test fails with this line and nothing else is sent to it.
+        notes: what the run learnt about the target before it started, for the report.
     """
 
     name: str
@@ -62,6 +66,8 @@ class Target:
     limits: Limits = field(default_factory=Limits)
     profile: str = "default"
     skip_reason: str | None = None
+    unreachable: str | None = None
+    notes: tuple[str, ...] = ()
 
     @property
     def in_process(self) -> bool:
@@ -84,8 +90,10 @@ class Client:
         self.budget = budget
         self.session = open_session(budget, app=target.app, verify=target.ca_file or True)
         self.base_url = target.base_url.rstrip("/")
-        self.notes: list[str] = []
+        self.notes: list[str] = list(target.notes)
         """Things the run could not check, and why (shown in the report)."""
+        self.observations: list[str] = []
+        """What the run measured about how it checked (shown in the report), e.g. lifecycle sampling."""
         self.confirmed: set[tuple[str, ...]] = set()
         """Probes already passed once, so they are not repeated for every case."""
         self.foreign_checked: set[str] = set()

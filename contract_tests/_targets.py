@@ -1,17 +1,32 @@
 """The targets a run's options name, with the budget rules of each.
 
 No ``--base-url``: the real API (skipped, saying why, without a key), and under plain
-pytest also the mock in-process. With ``--base-url``: that target alone, treated the same
-whatever it is.
+pytest also the mock in-process. With ``--base-url``: that target alone. A live target is
+probed once first (``_probe``): one that cannot be reached is not checked at all, and one
+that says it is this mock accepting any key is judged as ``--accepts-any-key`` asks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from ._budget import DEFAULT_MINUTES, DEFAULT_PAID_TASKS, DEFAULT_RATE, Limits
 from ._facts import REAL_API_URL
 from ._options import KEY_ENV, MOCK_BASE_URL, MOCK_KEY, MOCK_OTHER_KEY, RunOptions
+from ._probe import Probe, probe
 from ._profiles import DEFAULT_PROFILE, LIVE_PROFILE
 from ._target import Target, is_loopback
+
+Prober = Callable[[str, str | None], Probe]
+
+MOCK_ACCEPTS_ANY_KEY = (
+    "made-up-key probes: the target is nanobanana-mock accepting any key (`unknown_keys: allow` on "
+    "/__mock/health); start it with --api-key KEY, or a config with `unknown_keys: reject`, to probe them"
+)
+
+
+def _probe(url: str, ca_file: str | None) -> Probe:
+    return probe(url, ca_file=ca_file)
 
 
 def limits_for(url: str, options: RunOptions) -> Limits:
@@ -24,9 +39,10 @@ def limits_for(url: str, options: RunOptions) -> Limits:
     return Limits(max_paid_tasks=paid, max_rate=rate, max_seconds=minutes * 60)
 
 
-def _live_target(name: str, url: str, options: RunOptions) -> Target:
+def _live_target(name: str, url: str, options: RunOptions, prober: Prober) -> Target:
     remote = not is_loopback(url)
     skip_reason = None
+    found = Probe()
     if not options.api_key:
         if name == "real":
             skip_reason = (
@@ -35,16 +51,21 @@ def _live_target(name: str, url: str, options: RunOptions) -> Target:
             )
         else:
             skip_reason = f"no API key for {url}: pass --api-key or set {KEY_ENV}"
+    else:
+        found = prober(url, options.ca_file)
+    mock_allows = found.accepts_any_key and not options.accepts_any_key
     return Target(
         name=name,
         base_url=url,
         api_key=options.api_key,
         other_api_key=options.other_api_key,
         ca_file=options.ca_file,
-        accepts_any_key=options.accepts_any_key,
+        accepts_any_key=options.accepts_any_key or found.accepts_any_key,
         limits=limits_for(url, options),
         profile=LIVE_PROFILE if remote else (options.profile or DEFAULT_PROFILE),
         skip_reason=skip_reason,
+        unreachable=found.problem,
+        notes=(MOCK_ACCEPTS_ANY_KEY,) if mock_allows else (),
     )
 
 
@@ -73,9 +94,9 @@ def mock_target(options: RunOptions) -> Target:
     )
 
 
-def targets_for(options: RunOptions) -> list[Target]:
-    """The targets of a run, in the order they are checked."""
+def targets_for(options: RunOptions, *, prober: Prober = _probe) -> list[Target]:
+    """The targets of a run, in the order they are checked; ``prober`` asks a live one what it is."""
     if options.base_url is not None:
-        return [_live_target("live", options.base_url.rstrip("/"), options)]
-    real = _live_target("real", REAL_API_URL, options)
+        return [_live_target("live", options.base_url.rstrip("/"), options, prober)]
+    real = _live_target("real", REAL_API_URL, options, prober)
     return [mock_target(options), real] if options.with_mock else [real]

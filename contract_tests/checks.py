@@ -134,7 +134,7 @@ def auth_required(ctx: CheckContext, response: Response, case: Case) -> bool | N
         return None
     probes = [("no Authorization header", None)]
     if not client.target.accepts_any_key:
-        probes.append(("a made-up key", f"Bearer sk-contract-invalid-{secrets.token_hex(8)}"))
+        probes.append((MADE_UP_KEY, f"Bearer sk-contract-invalid-{secrets.token_hex(8)}"))
     for label, authorization in probes:
         memo = ("auth_required", case.operation.label, label)
         if memo in client.confirmed:
@@ -152,16 +152,25 @@ def auth_required(ctx: CheckContext, response: Response, case: Case) -> bool | N
     return None
 
 
+MADE_UP_KEY = "a made-up key"
+ANY_KEY_HINT = (
+    "if the target accepts every key by design, as nanobanana-mock does by default, declare it with "
+    "--accepts-any-key (under pytest: --contract-accepts-any-key)"
+)
+"""Said wherever a made-up key was accepted: the one failure a faithful test double may cause on purpose."""
+
+
 def auth_refusal_violation(operation: str, label: str, status: int, content: bytes) -> ContractViolation | None:
     """Judge the answer to a request sent with ``label`` instead of a valid key (401 expected)."""
     if status == 401:
         return None
+    hint = f"; {ANY_KEY_HINT}" if label == MADE_UP_KEY else ""
     return ContractViolation(
         check="auth_required",
         operation=operation,
         title=f"Request with {label} not refused with 401",
         expected="a request without a valid Bearer key is refused: 401 unauthorized/authentication_error",
-        actual=f"{status}: {excerpt(content)}",
+        actual=f"{status}: {excerpt(content)}{hint}",
         severity=Severity.CRITICAL if status < 400 else Severity.MEDIUM,
     )
 

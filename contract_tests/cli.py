@@ -5,8 +5,9 @@
 ``run_command(args)`` runs it; ``run(options)`` is the same from Python.
 
 Exit status: 0 when nothing was violated (skipped tests included), 1 when a violation was
-found, 2 for bad options, and pytest's own codes (3 internal error, 4 usage, 5 nothing
-collected) otherwise.
+found, 2 for bad options or a target that cannot be reached (checked with one request
+before the run, see ``_probe``), and pytest's own codes (3 internal error, 4 usage, 5
+nothing collected) otherwise.
 """
 
 from __future__ import annotations
@@ -109,8 +110,15 @@ def _problem(args: argparse.Namespace) -> str | None:
 
 
 def run(options: RunOptions, *, keyword: str | None = None, verbose: bool = False) -> int:
-    """Run the suite with ``options`` in this process; return the exit status."""
+    """Run the suite with ``options`` in this process; return the exit status.
+
+    A target that cannot be reached returns 2 at once, with one line on stderr."""
     import pytest
+
+    unreachable = _unreachable(options)
+    if unreachable is not None:
+        print(f"nanobanana-mock contract: {unreachable}", file=sys.stderr)
+        return 2
 
     args = [str(PACKAGE_DIR), "-c", os.devnull, "--rootdir", str(PACKAGE_DIR), "-p", "no:cacheprovider"]
     # Plugins the suite does not use stay out (pytest-benchmark would create ./.benchmarks), and
@@ -156,3 +164,13 @@ def run_command(args: argparse.Namespace) -> int:
         )
         return 2
     return run(options, keyword=args.keyword, verbose=args.verbose)
+
+
+def _unreachable(options: RunOptions) -> str | None:
+    """Why the run's target cannot be reached, if it cannot (one line, before any test starts)."""
+    from ._facts import REAL_API_URL
+    from ._probe import probe
+
+    if not options.api_key:
+        return None  # the real API without a key: skipped, saying why
+    return probe(options.base_url or REAL_API_URL, ca_file=options.ca_file).problem

@@ -18,7 +18,7 @@ from contract_tests._failures import BudgetExhausted, ContractViolation
 from contract_tests._fixtures import request_bodies
 from contract_tests._invariants import error_envelope_violations
 from contract_tests._target import Client
-from contract_tests.checks import auth_refusal_violation
+from contract_tests.checks import MADE_UP_KEY, auth_refusal_violation
 
 CREATE = f"POST {CREATE_PATH}"
 QUERY = "GET /v1/tasks/{task_id}"
@@ -30,7 +30,7 @@ def _probes(client: Client) -> list[tuple[str, str | None]]:
         ("a malformed header", "Basic Zm9vOmJhcg=="),
     ]
     if not client.target.accepts_any_key:
-        probes.append(("a made-up key", f"Bearer sk-contract-invalid-{secrets.token_hex(8)}"))
+        probes.append((MADE_UP_KEY, f"Bearer sk-contract-invalid-{secrets.token_hex(8)}"))
     return probes
 
 

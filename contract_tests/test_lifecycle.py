@@ -11,7 +11,7 @@ from schemathesis import GenerationMode
 from contract_tests import _suite
 from contract_tests._facts import CREATE_OPERATION, CREATE_PATH
 from contract_tests._fixtures import request_bodies
-from contract_tests._lifecycle import lifecycle_machine, run_lifecycle
+from contract_tests._lifecycle import lifecycle_machine, poll_interval, run_lifecycle
 from contract_tests._profiles import PROFILES
 from contract_tests._target import Target
 
@@ -31,8 +31,10 @@ def test_lifecycle(name: str) -> None:
     client = suite.client(target)
     if client.budget.paid_left() == 0:
         pytest.skip("budget: no paid task left for the lifecycle")
-    machine = lifecycle_machine(client, suite.recorder, _bodies(target))
+    machine = lifecycle_machine(client, suite.recorder, _bodies(target), progress=suite.progress)
     found = run_lifecycle(machine, PROFILES[target.profile], suite.options.seed)
+    if not target.clock_control:
+        client.observations.append(f"Lifecycle: {machine.sampling.line(poll_interval(target.limits))}")
     if found:
         lines = "\n".join(f"- {v.title}: {v.actual}" for v in found)
         pytest.fail(f"the lifecycle broke {len(found)} promise(s):\n{lines}", pytrace=False)

@@ -1,4 +1,8 @@
-"""Each target answers at all (a free request), or is skipped with the reason it cannot be checked."""
+"""Each target answers at all (a free request), or is skipped with the reason it cannot be checked.
+
+A live target the probe before the run could not reach (``_probe``) fails here, in one line,
+and is sent nothing else.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,8 @@ def test_target_answers(name: str) -> None:
     target = suite.target(name)
     if target.skip_reason:
         pytest.skip(target.skip_reason)
+    if target.unreachable:
+        pytest.fail(target.unreachable, pytrace=False)
     try:
         answer = suite.client(target).get_task(UNKNOWN_TASK_ID)
     except BudgetExhausted as exc:

@@ -1,6 +1,7 @@
 """The mock's own controls, under ``/__mock/``, outside the provider's namespace.
 
-- ``GET  /__mock/health``         liveness, and what this mock is running with
+- ``GET  /__mock/health``         liveness, and what this mock is running with (the contract
+  suite reads ``service`` and ``unknown_keys`` to know which keys the target accepts)
 - ``GET  /__mock/clock``          mock time
 - ``POST /__mock/clock/advance``  ``{"seconds": N}`` moves mock time forward
 - ``GET  /__mock/tasks``          live tasks, with their owner and plan (paged)
@@ -59,6 +60,8 @@ async def health(request: Request) -> Response:
     return json_response(
         {
             "status": "ok",
+            "service": "nanobanana-mock",
+            "unknown_keys": mock.accounts.unknown_keys,
             "seed": mock.random.seed,
             "clock": mock.clock.kind,
             "speed": settings.speed,

@@ -81,7 +81,16 @@ async def test_reset__forgets_tasks_and_replays_ids(client: httpx.AsyncClient, c
 
 async def test_health__says_what_the_mock_runs_with(client: httpx.AsyncClient) -> None:
     health = (await client.get("/__mock/health")).json()
-    assert health == {"status": "ok", "seed": 7, "clock": "virtual", "speed": 1.0, "task_duration": 10.0, "tasks": 0}
+    assert health == {
+        "status": "ok",
+        "service": "nanobanana-mock",
+        "unknown_keys": "allow",
+        "seed": 7,
+        "clock": "virtual",
+        "speed": 1.0,
+        "task_duration": 10.0,
+        "tasks": 0,
+    }
 
 
 async def test_admin__wrong_method_answers_405_in_the_envelope(client: httpx.AsyncClient) -> None:

@@ -189,7 +189,7 @@ def test_lifecycle_transitions(before: tuple[str, int], after: tuple[str, int], 
     assert titles(transition_violations("op", old, new)) == expected
 
 
-def test_curl_line__never_writes_a_key() -> None:
+def test_curl_line__never_writes_a_key_off_loopback() -> None:
     target = Target(name="live", base_url="https://api.example.test", api_key="sk-secret", other_api_key="sk-two")
     request = requests.Request(
         "POST",
@@ -199,7 +199,7 @@ def test_curl_line__never_writes_a_key() -> None:
     )
     line = curl_line(request, target)
     assert "sk-secret" not in line
-    assert '"Authorization: Bearer $EVOLINK_API_KEY"' in line
+    assert '"Authorization: Bearer ${EVOLINK_API_KEY:?}"' in line
     assert line.endswith("https://api.example.test/v1/images/generations")
     other = requests.Request("GET", "https://api.example.test/v1/tasks/t", headers={"Authorization": "Bearer sk-two"})
-    assert "$EVOLINK_OTHER_API_KEY" in curl_line(other, target)
+    assert '"Authorization: Bearer ${EVOLINK_OTHER_API_KEY:?}"' in curl_line(other, target)

@@ -9,6 +9,7 @@ certificate (``serve --tls-cert/--tls-key``), must pass and stay inside its paid
 from __future__ import annotations
 
 import os
+import re
 import ssl
 import subprocess
 import sys
@@ -169,3 +170,67 @@ def test_contract__refuses_bad_options(args: tuple[str, ...], message: str) -> N
     result = contract(*args)
     assert result.returncode == 2
     assert message in result.stderr
+
+
+@pytest.mark.slow
+def test_contract__first_natural_run_against_a_default_serve_passes(tmp_path: Path) -> None:
+    """``serve`` as it starts, then ``contract --base-url URL --api-key k``: the suite learns from
+    ``/__mock/health`` that this mock accepts any key, and a second key's tasks don't confuse teardown."""
+    with running() as url:
+        result = contract(
+            "--base-url",
+            url,
+            "--api-key",
+            "k",
+            "--other-api-key",
+            "k2",
+            "--profile",
+            "quick",
+            "--max-minutes",
+            "4",
+            "--report",
+            str(tmp_path),
+        )
+    report = (tmp_path / "contract-report.md").read_text(encoding="utf-8")
+    assert result.returncode == 0, report + result.stdout[-3000:] + result.stderr[-2000:]
+    assert "the target is nanobanana-mock accepting any key" in report
+    assert "- Lifecycle: " in report
+    # What the run is doing, while it does it (the lifecycle waits for real tasks).
+    assert f"contract: live: {url}: building test cases from the spec" in result.stdout
+    assert "contract: live: lifecycle: creating tasks, polling each every 0.2 s or more" in result.stdout
+    # A default task takes 10 s of real time: at least one count comes while the lifecycle waits.
+    assert re.search(r"^contract: live: lifecycle: \d+ task\(s\) created, \d+ finished, \d+ polls", result.stdout, re.M)
+
+
+def _violations(report: str) -> list[tuple[int, str]]:
+    """(status the target answered, curl line) of each violation in a report."""
+    found = []
+    for block in report.split("\n### ")[1:]:
+        did = re.search(r"^- Target did: (\d{3})", block, re.MULTILINE)
+        curl = re.search(r"^  (curl .*)$", block, re.MULTILINE)
+        if did and curl:
+            found.append((int(did[1]), curl[1]))
+    return found
+
+
+@pytest.mark.slow
+def test_contract__a_target_accepting_made_up_keys_is_told_how_to_declare_it(tmp_path: Path) -> None:
+    # With an admin token the mock's /__mock/health answers 401: the suite cannot tell it is the mock.
+    with running("--admin-token", "secret") as url:
+        quick = ("--base-url", url, "--api-key", "k", "--profile", "quick", "-k", "auth")
+        failing = contract(*quick, "--report", str(tmp_path))
+        report = (tmp_path / "contract-report.md").read_text(encoding="utf-8")
+        violations = _violations(report)
+        replayed = [
+            subprocess.run(["bash", "-c", line], capture_output=True, text=True, timeout=30, env={"PATH": os.defpath})
+            for _, line in violations
+        ]
+        declared = contract(*quick, "--accepts-any-key")
+    assert failing.returncode == 1, failing.stdout[-3000:]
+    assert "hint: a made-up key was accepted: if the target accepts every key by design, as" in failing.stdout
+    assert "--accepts-any-key" in report
+    # Each reproduce line, run by a shell without any EVOLINK_* variable, gets the answer the report shows.
+    assert violations
+    for (status, line), result in zip(violations, replayed, strict=True):
+        assert result.stdout.startswith(f"HTTP/1.1 {status}"), line + "\n" + result.stdout[:300] + result.stderr
+    assert declared.returncode == 0, declared.stdout[-3000:]
