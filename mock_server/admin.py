@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .argtypes import finite_float
 from .errors import InvalidRequest, NotFound
 from .routes import context, files_base, json_response, read_json
 from .rules import RuleError
@@ -64,9 +64,11 @@ async def advance_clock(request: Request) -> Response:
     seconds = payload.get("seconds") if isinstance(payload, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise InvalidRequest('Body must be {"seconds": N} with N a number of seconds', param="seconds")
-    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
-        raise InvalidRequest(f"'seconds' must be between 0 and {int(MAX_ADVANCE)}", param="seconds")
-    mock.clock.advance(float(seconds))
+    try:
+        seconds = finite_float(seconds, minimum=0, maximum=MAX_ADVANCE, text=False)
+    except ValueError as why:
+        raise InvalidRequest(f"'seconds' {why}", param="seconds") from None
+    mock.clock.advance(seconds)
     return json_response(_clock_body(request))
 
 
@@ -170,7 +172,7 @@ def _int_param(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or not raw.isascii():  # "²".isdigit(), but int("²") fails
         raise InvalidRequest(f"Query parameter '{name}' must be a whole number", param=name)
     return int(raw)
 

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
 import socket
 import ssl
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,7 +21,7 @@ import pytest
 from mock_server.cli import main
 from mock_server.images import png_dimensions
 from tests.conftest import AUTH, CREATE, body
-from tests.servers import ROOT, start, stop
+from tests.servers import BANNER, ROOT, start, stop
 
 
 @pytest.fixture
@@ -86,7 +92,7 @@ def test_serve__refuses_bad_options_with_a_message() -> None:
         cwd=ROOT,
     )
     assert result.returncode == 2
-    assert "must be positive" in result.stderr
+    assert "argument --speed: must be greater than 0" in result.stderr
 
 
 def test_serve__reports_a_port_in_use() -> None:
@@ -149,3 +155,252 @@ def test_serve__refuses_a_bad_config_file_naming_the_member(tmp_path: Path) -> N
     )
     assert result.returncode == 2
     assert "bad.yaml: rules[0].respond.status: 418 is not a documented error status" in result.stderr
+
+
+# -- the start line ------------------------------------------------------------------------
+
+OFF_LOOPBACK = [  # binds 127.0.0.1 but behaves as off loopback: no test listens beyond loopback
+    "-c",
+    "import sys, mock_server.cli as cli; cli._is_loopback = lambda host: False; sys.exit(cli.main(sys.argv[1:]))",
+]
+
+
+@dataclass
+class Launched:
+    process: subprocess.Popen[str]
+    first_line: str
+    stderr_file: Path
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        assert self.first_line.startswith(BANNER), self.first_line
+        url, _, document = self.first_line.removeprefix(BANNER).rstrip("\n").partition("  ")
+        summary: dict[str, Any] = json.loads(document, parse_constant=_no_constant)
+        assert summary["url"] == url
+        return summary
+
+    def stderr(self) -> str:
+        return self.stderr_file.read_text(encoding="utf-8")
+
+    def stop(self, how: signal.Signals = signal.SIGTERM) -> int:
+        self.process.send_signal(how)
+        try:
+            return self.process.wait(timeout=20)
+        finally:
+            if self.process.poll() is None:  # pragma: no cover - only when the test fails
+                self.process.kill()
+                self.process.wait(timeout=10)
+            assert self.process.stdout is not None
+            self.process.stdout.close()
+
+
+def _no_constant(name: str) -> Any:
+    raise AssertionError(f"the start line holds {name}: not JSON")
+
+
+def launch(tmp_path: Path, *args: str, env: dict[str, str] | None = None, python: list[str] | None = None) -> Launched:
+    """``serve --port 0 ARGS`` as a process; its first stdout line, however long it takes to come."""
+    stderr_file = tmp_path / f"stderr-{len(list(tmp_path.glob('stderr-*')))}.txt"
+    command = [sys.executable, *(python or ["-m", "mock_server"]), "serve", "--port", "0", *args]
+    with stderr_file.open("w", encoding="utf-8") as stderr:
+        process = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=ROOT, env=env or _clean_env()
+        )
+    assert process.stdout is not None
+    watchdog = threading.Timer(60, process.kill)  # a mock that never prints must not hang the run
+    watchdog.start()
+    try:
+        first_line = process.stdout.readline()
+    finally:
+        watchdog.cancel()
+    return Launched(process, first_line, stderr_file)
+
+
+def _clean_env(**extra: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}, **extra}
+
+
+@pytest.mark.parametrize(
+    ("options", "python", "tls", "token"),
+    [
+        pytest.param([], None, False, False, id="plain"),
+        pytest.param(["--tls"], None, True, False, id="tls"),
+        pytest.param([], OFF_LOOPBACK, False, True, id="off-loopback"),
+        pytest.param(["--tls"], OFF_LOOPBACK, True, True, id="tls-off-loopback"),
+    ],
+)
+def test_serve__the_start_line_comes_first_and_carries_what_a_script_needs(
+    tmp_path: Path, options: list[str], python: list[str] | None, tls: bool, token: bool
+) -> None:
+    launched = launch(tmp_path, "--clock", "virtual", "--seed", "3", *options, python=python)
+    try:
+        summary = launched.summary
+        assert summary["url"] == f"{'https' if tls else 'http'}://127.0.0.1:{summary['port']}"
+        assert (summary["seed"], summary["clock"], summary["pid"]) == (3, "virtual", launched.process.pid)
+        assert (summary["tls_ca"] is not None) == tls
+        assert (summary["admin_token"] is not None) == token
+        verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=summary["tls_ca"]) if tls else True
+        with httpx.Client(base_url=summary["url"], verify=verify, timeout=10) as http:
+            assert http.post(CREATE, json=body(), headers=AUTH).status_code == 200
+            if token:
+                assert http.get("/__mock/health").status_code == 401
+                headers = {"X-Mock-Admin-Token": summary["admin_token"]}
+                assert http.get("/__mock/health", headers=headers).json()["seed"] == 3
+    finally:
+        launched.stop()
+    if token:
+        assert f"admin API needs X-Mock-Admin-Token: {summary['admin_token']}" in launched.stderr()
+
+
+def test_serve__the_start_line_repeats_every_number_as_json(tmp_path: Path) -> None:
+    launched = launch(tmp_path, "--clock", "virtual", "--speed", "2.5", "--task-duration", "0.5", "--seed", "0")
+    try:
+        summary = launched.summary
+        assert (summary["speed"], summary["task_duration"], summary["seed"]) == (2.5, 0.5, 0)
+    finally:
+        launched.stop()
+
+
+# -- numbers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--speed", "nan"),
+        ("--speed", "inf"),
+        ("--speed", "1e999"),
+        ("--task-duration", "nan"),
+        ("--task-duration", "inf"),
+        ("--retention", "nan"),
+        ("--retention", "-inf"),
+        ("--max-tasks", "inf"),
+        ("--max-body-bytes", "nan"),
+        ("--port", "nan"),
+        ("--seed", "inf"),
+    ],
+)
+def test_serve__refuses_non_finite_numbers(
+    option: str, value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", f"{option}={value}"])
+    assert raised.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"argument {option}: must be " in captured.err
+    assert value in captured.err
+
+
+def test_serve__refuses_nan_as_a_process_with_one_line(tmp_path: Path) -> None:
+    launched = launch(tmp_path, "--speed", "nan")
+    assert launched.process.wait(timeout=30) == 2
+    launched.process.stdout.close()  # type: ignore[union-attr]
+    assert launched.first_line == ""
+    assert launched.stderr().splitlines()[-1] == (
+        "nanobanana-mock serve: error: argument --speed: must be a finite number, got nan"
+    )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MOCK_SPEED", "nan"),
+        ("MOCK_SPEED", "inf"),
+        ("MOCK_TASK_DURATION", "inf"),
+        ("MOCK_RETENTION", "nan"),
+        ("MOCK_RESULT_TTL", "-inf"),
+        ("MOCK_CREDITS_PER_TASK", "nan"),
+        ("MOCK_MAX_TASKS", "nan"),
+    ],
+)
+def test_serve__refuses_non_finite_variables(
+    variable: str, value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, value)
+    assert main(["serve"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"nanobanana-mock: {variable}: must be ")
+
+
+def test_serve__refuses_non_finite_config_members(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "odd.yaml"
+    config.write_text("task_duration: .inf\n", encoding="utf-8")
+    assert main(["serve", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        f"nanobanana-mock: --config {config}: task_duration: must be a finite number, got inf\n"
+    )
+
+
+# -- files ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Two certificates with their keys, a text file, a folder, and a path with no file."""
+    import trustme
+
+    folder = tmp_path_factory.mktemp("certs")
+    files = {"folder": str(folder), "missing": str(folder / "missing.pem"), "text": str(folder / "text.txt")}
+    (folder / "text.txt").write_text("not a certificate\n", encoding="utf-8")
+    for name in ("one", "two"):
+        issued = trustme.CA().issue_cert("localhost", "127.0.0.1")
+        (folder / f"{name}.pem").write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+        (folder / f"{name}.key").write_bytes(issued.private_key_pem.bytes())
+        files[f"{name}_pem"], files[f"{name}_key"] = str(folder / f"{name}.pem"), str(folder / f"{name}.key")
+    return files
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--tls-cert", "{missing}", "--tls-key", "{one_key}"], "--tls-cert {missing}: cannot read: No such file"),
+        (["--tls-cert", "{one_pem}", "--tls-key", "{missing}"], "--tls-key {missing}: cannot read: No such file"),
+        (["--tls-cert", "{folder}", "--tls-key", "{one_key}"], "--tls-cert {folder}: cannot read: Is a directory"),
+        (["--tls-cert", "{text}", "--tls-key", "{one_key}"], "--tls-cert {text}: holds no PEM certificate"),
+        (["--tls-cert", "{one_pem}", "--tls-key", "{one_pem}"], "--tls-key {one_pem}: holds no PEM private key"),
+        (["--tls-cert", "{one_pem}", "--tls-key", "{two_key}"], "--tls-key {two_key}: is not the key of that"),
+        (["--config", "{missing}"], "--config {missing}: cannot read: No such file"),
+        (["--config", "{folder}"], "--config {folder}: cannot read: Is a directory"),
+        (["--callback-ca-file", "{missing}"], "--callback-ca-file {missing}: cannot read: No such file"),
+        (["--callback-ca-file", "{text}"], "--callback-ca-file {text}: holds no usable CA certificate"),
+    ],
+)
+def test_serve__checks_every_file_before_listening(
+    certificates: dict[str, str], options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", *(option.format(**certificates) for option in options)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("nanobanana-mock: " + message.format(**certificates))
+    assert captured.err.count("\n") == 1
+
+
+def test_serve__a_bad_certificate_never_says_listening(certificates: dict[str, str], tmp_path: Path) -> None:
+    launched = launch(tmp_path, "--tls-cert", certificates["one_pem"], "--tls-key", certificates["two_key"])
+    assert launched.process.wait(timeout=30) == 2
+    launched.process.stdout.close()  # type: ignore[union-attr]
+    assert launched.first_line == ""
+    assert (
+        launched.stderr()
+        == f"nanobanana-mock: --tls-key {certificates['two_key']}: is not the key of that certificate\n"
+    )
+
+
+def test_serve__names_the_variable_that_gave_a_bad_file(
+    certificates: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MOCK_TLS_CERT", certificates["text"])
+    monkeypatch.setenv("MOCK_TLS_KEY", certificates["one_key"])
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err.startswith(f"nanobanana-mock: MOCK_TLS_CERT={certificates['text']}: holds no PEM")
+
+
+def test_serve_tls__own_certificate_serves_https(certificates: dict[str, str], tmp_path: Path) -> None:
+    launched = launch(tmp_path, "--tls-cert", certificates["one_pem"], "--tls-key", certificates["one_key"])
+    try:
+        summary = launched.summary
+        assert summary["url"].startswith("https://") and summary["tls_ca"] is None
+    finally:
+        launched.stop()
