@@ -74,8 +74,10 @@ def _kept_ca(folder: Path) -> trustme.CA:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         _write_private(key, authority.private_key_pem.bytes())
         cert.write_bytes(authority.cert_pem.bytes())
+    except FileExistsError as error:
+        raise TlsError("tls_ca_dir", f"cannot keep the CA there: {error.filename} is a file, not a folder") from None
     except OSError as error:
-        raise TlsError("tls_ca_dir", f"cannot write the CA there: {error.strerror or error}") from None
+        raise TlsError("tls_ca_dir", f"cannot keep the CA there: {error.strerror or error}") from None
     return authority
 
 
@@ -98,6 +100,8 @@ def make_localhost_certificate(folder: Path, *, ca_out: str | None = None, ca_di
         try:
             ca_path.parent.mkdir(parents=True, exist_ok=True)
             ca_path.write_bytes(authority.cert_pem.bytes())
+        except FileExistsError as error:
+            raise TlsError("tls_ca_out", f"cannot write: {error.filename} is a file, not a folder") from None
         except OSError as error:
             raise TlsError("tls_ca_out", f"cannot write: {error.strerror or error}") from None
     elif ca_dir:

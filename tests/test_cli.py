@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import signal
@@ -18,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from mock_server.cli import main
+from mock_server.cli import build_parser, main, resolve_settings
 from mock_server.images import png_dimensions
 from tests.conftest import AUTH, CREATE, body
 from tests.servers import BANNER, ROOT, start, stop
@@ -404,3 +405,250 @@ def test_serve_tls__own_certificate_serves_https(certificates: dict[str, str], t
         assert summary["url"].startswith("https://") and summary["tls_ca"] is None
     finally:
         launched.stop()
+
+
+# -- TLS: the temporary folder and the kept CA -----------------------------------------------
+
+
+def _tls_folders(tmp: Path) -> list[Path]:
+    return sorted(tmp.glob("nanobanana-mock-tls-*"))
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT])
+def test_serve_tls__removes_the_folder_with_the_private_key_on_exit(tmp_path: Path, how: signal.Signals) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    launched = launch(tmp_path, "--tls", env=_clean_env(TMPDIR=str(tmp)))
+    ca = Path(launched.summary["tls_ca"])
+    [folder] = _tls_folders(tmp)
+    assert ca.parent == folder and (folder / "server.key").is_file()
+    assert (folder / "server.key").stat().st_mode & 0o077 == 0
+    launched.stop(how)
+    assert _tls_folders(tmp) == []
+
+
+def test_serve_tls__removes_the_folder_when_it_cannot_listen(tmp_path: Path) -> None:
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        command = [sys.executable, "-m", "mock_server", "serve", "--tls", "--port", str(taken.getsockname()[1])]
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=60, cwd=ROOT, env=_clean_env(TMPDIR=str(tmp))
+        )
+    assert result.returncode == 1
+    assert (result.stdout, _tls_folders(tmp)) == ("", [])
+    assert "cannot listen on 127.0.0.1" in result.stderr
+
+
+def test_serve_tls__ca_out_that_cannot_be_written_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    assert main(["serve", "--tls", "--tls-ca-out", str(blocker / "ca.pem")]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert (
+        captured.err
+        == f"nanobanana-mock: --tls-ca-out {blocker / 'ca.pem'}: cannot write: {blocker} is a file, not a folder\n"
+    )
+
+
+def test_serve_tls__ca_dir_keeps_the_ca_between_runs(tmp_path: Path) -> None:
+    kept = tmp_path / "ca"
+    authorities = []
+    for _ in range(2):
+        launched = launch(tmp_path, "--tls", "--tls-ca-dir", str(kept))
+        try:
+            summary = launched.summary
+            assert summary["tls_ca"] == str(kept / "ca.pem")
+            trusting = ssl.create_default_context(cafile=str(kept / "ca.pem"))
+            with httpx.Client(base_url=summary["url"], verify=trusting, timeout=10) as http:
+                assert http.get("/__mock/health").json()["status"] == "ok"
+        finally:
+            launched.stop()
+        authorities.append(((kept / "ca.pem").read_bytes(), (kept / "ca.key").read_bytes()))
+    assert authorities[0] == authorities[1]
+    assert (kept.stat().st_mode & 0o777, (kept / "ca.key").stat().st_mode & 0o777) == (0o700, 0o600)
+
+
+@pytest.mark.parametrize(
+    ("present", "message"),
+    [
+        ({"ca.pem": b"x"}, "holds ca.pem or ca.key but not both (ca.key is missing)"),
+        ({"ca.pem": b"x", "ca.key": b"y"}, "ca.pem and ca.key are not a CA certificate and its key"),
+    ],
+)
+def test_serve_tls__a_broken_ca_dir_is_named(
+    tmp_path: Path, present: dict[str, bytes], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, data in present.items():
+        (tmp_path / name).write_bytes(data)
+    assert main(["serve", "--tls", "--tls-ca-dir", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"nanobanana-mock: --tls-ca-dir {tmp_path}: {message}")
+
+
+# -- options that contradict each other or would be ignored ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--tls-ca-out", "ca.pem"], "--tls-ca-out only applies with --tls"),
+        (["--tls-ca-dir", "ca"], "--tls-ca-dir only applies with --tls"),
+        (["--tls", "--tls-cert", "c.pem", "--tls-key", "k.pem"], "--tls makes its own certificate and --tls-cert"),
+        (["--tls-cert", "c.pem"], "--tls-cert and --tls-key go together"),
+        (["--tls-key", "k.pem"], "--tls-cert and --tls-key go together"),
+    ],
+)
+def test_serve__refuses_options_that_contradict_or_do_nothing(
+    options: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["serve", *options]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith(f"nanobanana-mock: {message}")
+
+
+def test_serve__names_variables_in_a_contradiction(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MOCK_TLS_CA_OUT", "ca.pem")
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err.startswith("nanobanana-mock: MOCK_TLS_CA_OUT only applies with --tls")
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://x.test", "https://", "https://x.test/?q=1"])
+def test_serve__refuses_a_public_url_that_is_not_one(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(["serve", "--public-url", url])
+    assert raised.value.code == 2
+    assert f"argument --public-url: must be an http(s) URL such as https://mock.example:8443, got {url!r}" in (
+        capsys.readouterr().err
+    )
+
+
+# -- typos ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["serve", "--tsl"], "nanobanana-mock serve: error: unrecognized arguments: --tsl (did you mean --tls?)"),
+        (["serve", "--sped=2"], "unrecognized arguments: --sped=2 (did you mean --speed?)"),
+        (["serve", "--clock", "virtaul"], "invalid choice: 'virtaul' (choose from 'real', 'virtual') (did you mean"),
+        (["serv"], "invalid choice: 'serv' (choose from 'serve', 'bundle', 'contract', 'gauntlet') (did you mean"),
+        (["bundle", "--chek"], "nanobanana-mock bundle: error: unrecognized arguments: --chek (did you mean --check?)"),
+        (["contract", "--base-ulr", "x"], "nanobanana-mock contract: error: unrecognized arguments: --base-ulr (did"),
+        (["gauntlet", "--strcit"], "nanobanana-mock gauntlet: error: unrecognized arguments: --strcit (did you mean"),
+        (["serve", "--zzzzzz"], "nanobanana-mock serve: error: unrecognized arguments: --zzzzzz\n"),
+    ],
+)
+def test_parser__suggests_the_nearest_option_or_choice(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        main(argv)
+    assert raised.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+# -- MOCK_* variables ----------------------------------------------------------------------
+
+
+def test_serve__warns_about_unknown_variables(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MOCK_TSL", "1")
+    monkeypatch.setenv("MOCK_TLS_CA_OUT", "ca.pem")  # stops serve before it listens
+    assert main(["serve"]) == 2
+    assert capsys.readouterr().err.splitlines()[0] == (
+        "nanobanana-mock: warning: MOCK_TSL is not a setting and is ignored (did you mean MOCK_TLS?)"
+    )
+
+
+def test_serve__takes_every_setting_from_variables(tmp_path: Path) -> None:
+    config = tmp_path / "mock.yaml"
+    config.write_text("seed: 4\naccounts:\n  sk-broke: {credits: 0}\n", encoding="utf-8")
+    env = _clean_env(
+        MOCK_CONFIG=str(config),
+        MOCK_CLOCK="virtual",
+        MOCK_TASK_DURATION="3",
+        MOCK_TLS="yes",
+        MOCK_TLS_CA_DIR=str(tmp_path / "ca"),
+        MOCK_LOG_LEVEL="warning",
+        MOCK_API_KEYS="sk-a,sk-broke",
+    )
+    launched = launch(tmp_path, env=env)
+    try:
+        summary = launched.summary
+        assert (summary["seed"], summary["clock"], summary["task_duration"]) == (4, "virtual", 3.0)
+        assert (summary["config"], summary["tls_ca"]) == (str(config), str(tmp_path / "ca" / "ca.pem"))
+        trusting = ssl.create_default_context(cafile=summary["tls_ca"])
+        with httpx.Client(base_url=summary["url"], verify=trusting, timeout=10) as http:
+            assert http.post(CREATE, json=body(), headers={"Authorization": "Bearer sk-other"}).status_code == 401
+            assert http.post(CREATE, json=body(), headers={"Authorization": "Bearer sk-broke"}).status_code == 402
+    finally:
+        launched.stop()
+    assert "INFO" not in launched.stderr()  # MOCK_LOG_LEVEL=warning
+
+
+def test_settings__options_beat_variables_which_beat_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "mock.yaml"
+    config.write_text("clock: virtual\nseed: 1\ntask_duration: 5\n", encoding="utf-8")
+    args = build_parser().parse_args(["serve", "--config", str(config), "--seed", "3"])
+    resolved = resolve_settings(args, {"MOCK_CLOCK": "real", "MOCK_SEED": "2", "MOCK_CONFIG": "elsewhere.yaml"})
+    settings = resolved.settings
+    assert (settings.clock, settings.seed, settings.task_duration) == ("real", 3, 5.0)  # real: a default, yet set
+    assert resolved.origins == {
+        "clock": "MOCK_CLOCK",
+        "seed": "--seed",
+        "config_file": "--config",
+        "task_duration": f"{config}: task_duration",
+    }
+
+
+# -- bundle, help, license -----------------------------------------------------------------
+
+
+def test_bundle__outside_the_repository_says_so_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["bundle", "--check"]) == 2
+    assert capsys.readouterr().err == (
+        "nanobanana-mock bundle: spec/nanobanana-image-generate.yaml: No such file or directory "
+        "(run it in the repository's root, or pass --spec-dir)\n"
+    )
+
+
+def test_serve_help__describes_the_command_and_every_option(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["serve", "--help"])
+    text = capsys.readouterr().out
+    assert "The first line on stdout is 'nanobanana-mock listening on URL {json}'" in " ".join(text.split())
+    serve = build_parser()._command_parser(argparse.Namespace(command="serve"))  # type: ignore[attr-defined]
+    assert [action.dest for action in serve._actions if not action.help] == []
+
+
+def test_gauntlet_help__points_to_a_guide_that_exists(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["gauntlet", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    guide = text.split("Every scenario, flag and report member: ", 1)[1].split(" ", 1)[0]
+    assert Path(guide).is_file()
+
+
+def test_license__is_the_mit_license_pyproject_names() -> None:
+    license_text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert license_text.startswith("MIT License\n\nCopyright (c) 2026 the nanobanana-mock authors\n")
+    assert 'license = { text = "MIT" }' in (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+
+
+def test_serve_tls__a_ca_dir_that_is_a_file_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    assert main(["serve", "--tls", "--tls-ca-dir", str(blocker)]) == 2
+    assert capsys.readouterr().err == (
+        f"nanobanana-mock: --tls-ca-dir {blocker}: cannot keep the CA there: {blocker} is a file, not a folder\n"
+    )
