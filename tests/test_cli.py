@@ -25,6 +25,17 @@ from tests.conftest import AUTH, CREATE, body
 from tests.servers import BANNER, ROOT, start, stop
 
 
+@pytest.fixture(autouse=True)
+def never_listen_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An in-process ``main(["serve", ...])`` here must stop before it listens: were a check
+    to let it through, the test fails at once instead of serving for ever."""
+
+    def refuse(host: str, port: int) -> None:
+        pytest.fail(f"serve went on to listen on {host}:{port}")
+
+    monkeypatch.setattr("mock_server.cli._bind", refuse)
+
+
 @pytest.fixture
 def served() -> Iterator[str]:
     process, url = start("--clock", "virtual", "--seed", "5", "--task-duration", "4", "--speed", "2")
