@@ -292,9 +292,7 @@ def test_serve__the_start_line_repeats_every_number_as_json(tmp_path: Path) -> N
         ("--seed", "inf"),
     ],
 )
-def test_serve__refuses_non_finite_numbers(
-    option: str, value: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_serve__refuses_non_finite_numbers(option: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         main(["serve", f"{option}={value}"])
     assert raised.value.code == 2
@@ -547,8 +545,8 @@ def test_serve__refuses_a_public_url_that_is_not_one(url: str, capsys: pytest.Ca
     [
         (["serve", "--tsl"], "nanobanana-mock serve: error: unrecognized arguments: --tsl (did you mean --tls?)"),
         (["serve", "--sped=2"], "unrecognized arguments: --sped=2 (did you mean --speed?)"),
-        (["serve", "--clock", "virtaul"], "invalid choice: 'virtaul' (choose from 'real', 'virtual') (did you mean"),
-        (["serv"], "invalid choice: 'serv' (choose from 'serve', 'bundle', 'contract', 'gauntlet') (did you mean"),
+        (["serve", "--clock", "virtaul"], "(did you mean 'virtual'?)"),  # after argparse's "invalid choice: ..."
+        (["serv"], "(did you mean 'serve'?)"),
         (["bundle", "--chek"], "nanobanana-mock bundle: error: unrecognized arguments: --chek (did you mean --check?)"),
         (["contract", "--base-ulr", "x"], "nanobanana-mock contract: error: unrecognized arguments: --base-ulr (did"),
         (["gauntlet", "--strcit"], "nanobanana-mock gauntlet: error: unrecognized arguments: --strcit (did you mean"),
