@@ -432,6 +432,9 @@ def test_serve_tls__removes_the_folder_with_the_private_key_on_exit(tmp_path: Pa
     [folder] = _tls_folders(tmp)
     assert ca.parent == folder and (folder / "server.key").is_file()
     assert (folder / "server.key").stat().st_mode & 0o077 == 0
+    # Serving first: a Ctrl-C while uvicorn is still starting is the shutdown work's concern.
+    with httpx.Client(verify=ssl.create_default_context(cafile=str(ca)), timeout=10) as http:
+        assert http.get(launched.summary["url"] + "/__mock/health").status_code == 200
     launched.stop(how)
     assert _tls_folders(tmp) == []
 
