@@ -9,23 +9,33 @@ the other methods Starlette routes here (HEAD on a task).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
 from .bodies import check_content_type, check_declared_length, parse_json, too_large
 from .context import MockContext
 from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError, TaskNotFound
-from .middleware import FAULT_KEY, JOURNALLED_KEY, NOTE_KEY, TRANSPORT_KEY, break_connection, record_call, transport_of
+from .idempotency import fingerprint
+from .middleware import (
+    FAULT_KEY,
+    JOURNALLED_KEY,
+    KEY_STATE,
+    NOTE_KEY,
+    TRANSPORT_KEY,
+    break_connection,
+    record_call,
+    transport_of,
+)
 from .outcomes import failure_for
-from .preferences import NO_PREFERENCES, Preferences, parse_prefer
+from .preferences import NO_PREFERENCES, WITHOUT_TASK, Preferences, parse_prefer
 from .rules import Call, Decision
 from .tasks import CANONICAL_MODEL, MODEL_ALIASES, creation_body, detail_body, render_json
-from .validation import bearer_key, check_task_id
+from .validation import authorization_of, bearer_key, check_task_id
 
 log = logging.getLogger("mock_server")
 
@@ -44,7 +54,6 @@ class Incoming:
     __slots__ = (
         "scope",
         "receive",
-        "authorization",
         "content_type",
         "content_length",
         "prefer",
@@ -56,7 +65,6 @@ class Incoming:
     def __init__(self, scope: Scope, receive: Receive) -> None:
         self.scope = scope
         self.receive = receive
-        self.authorization: str | None = None
         self.content_type: str | None = None
         self.content_length: str | None = None
         self.prefer: list[str] | None = None
@@ -64,9 +72,7 @@ class Incoming:
         self.idempotency_key: str | None = None
         self.state: dict[str, Any] = scope.setdefault("state", {})
         for name, value in scope["headers"]:
-            if name == b"authorization":
-                self.authorization = value.decode("latin-1")
-            elif name == b"content-type":
+            if name == b"content-type":
                 self.content_type = value.decode("latin-1")
             elif name == b"content-length":
                 self.content_length = value.decode("latin-1")
@@ -94,7 +100,10 @@ class Incoming:
         while True:
             message = await self.receive()
             if message["type"] != "http.request":
-                break
+                # The client left before its body arrived whole: nothing is created from a part.
+                self.state["mock_body"] = b"".join(chunks)
+                self.state[NOTE_KEY] = {**self.state.get(NOTE_KEY, {}), "incomplete_body": True}
+                raise ClientDisconnect()
             chunk: bytes = message.get("body", b"")
             size += len(chunk)
             if size > limit:
@@ -111,20 +120,23 @@ def files_base(mock: MockContext, base_url: Callable[[], str]) -> str:
     return public.rstrip("/") if public else base_url().rstrip("/")
 
 
-def preferences_for(values: list[str] | None, operation: str, mock: MockContext) -> Preferences:
-    """Read ``Prefer``; a non-200 ``code=`` answers at once with the spec's example."""
+async def apply_preferences(values: list[str] | None, operation: str, mock: MockContext) -> Preferences:
+    """Read ``Prefer`` and wait its ``delay-ms``; a non-200 ``code=`` then answers with the
+    spec's example, carrying ``Preference-Applied`` and the headers that status carries."""
     if not values:
         return NO_PREFERENCES
     preferences = parse_prefer(values)
-    if preferences.code is not None and preferences.code != 200:
-        examples = mock.examples[operation]
-        if preferences.code not in examples:
-            documented = ", ".join(str(code) for code in [200, *sorted(examples)])
-            raise InvalidRequest(
-                f"Prefer code={preferences.code} is not documented for this operation; documented: {documented}",
-                param="Prefer",
-            )
-        raise SpecifiedError(preferences.code, examples[preferences.code])
+    forced = preferences.code if preferences.code != 200 else None
+    examples = mock.examples[operation]
+    if forced is not None and forced not in examples:
+        documented = ", ".join(str(code) for code in [200, *sorted(examples)])
+        raise InvalidRequest(
+            f"Prefer code={forced} is not documented for this operation; documented: {documented}", param="Prefer"
+        )
+    if preferences.delay_ms:
+        await mock.delays.sleep(preferences.delay_ms / 1000)
+    if forced is not None:
+        raise SpecifiedError(forced, examples[forced], headers=preferences.forced_headers())
     return preferences
 
 
@@ -145,7 +157,7 @@ async def intercept(mock: MockContext, call: Call, operation: str | None, state:
         return decision
     state[NOTE_KEY] = {"rules": decision.rules}
     if decision.latency_ms:
-        await asyncio.sleep(decision.latency_ms / 1000)
+        await mock.delays.sleep(decision.latency_ms / 1000)
     if decision.fault is not None:
         state[FAULT_KEY] = decision.fault
         if decision.fault in ("reset", "empty"):
@@ -170,12 +182,20 @@ def _call(mock: MockContext, route: str, method: str, key: str | None, prompt: s
 
 
 def _authorized_key(mock: MockContext, incoming: Incoming) -> str:
-    key = bearer_key(incoming.authorization)
+    """The request's API key: one Authorization header (two are refused as ambiguous) with
+    a Bearer key. The journal records the key decided here."""
+    key = bearer_key(authorization_of(incoming.scope["headers"]))
+    incoming.state[KEY_STATE] = key
     accounts = mock.accounts
     if accounts.specs or accounts.unknown_keys != "allow":
         accounts.authorize(key)
         accounts.check_rate(key, mock.clock.now())
     return key
+
+
+def _extra_values(mock: MockContext) -> dict[str, tuple[str, ...]]:
+    """Values accepted beyond the spec's enums, for the 400 that lists what is accepted."""
+    return {"model": mock.settings.extra_models} if mock.settings.extra_models else {}
 
 
 def _extra_model(mock: MockContext, model: object) -> bool:
@@ -184,28 +204,34 @@ def _extra_model(mock: MockContext, model: object) -> bool:
     return mock.settings.any_model or model in mock.settings.extra_models
 
 
-def _replay(mock: MockContext, key: str, incoming: Incoming) -> Answer | None:
-    """The first answer again, for a create retried with the same ``Idempotency-Key``."""
-    task_id = mock.idempotency.task_for(key, incoming.idempotency_key)
+def _replay(mock: MockContext, key: str, incoming: Incoming, digest: bytes, preferences: Preferences) -> Answer | None:
+    """The first answer again, for a create retried with the same ``Idempotency-Key`` and
+    body; None when this create makes a new task (the key is then held for it)."""
+
+    def alive(task_id: str) -> bool:
+        try:
+            mock.store.get_task(task_id, key)
+        except TaskNotFound:
+            return False
+        return True
+
+    task_id = mock.idempotency.claim(key, incoming.idempotency_key, digest, alive)
     if task_id is None:
         return None
-    try:
-        task = mock.store.get_task(task_id, key)
-    except TaskNotFound:
-        return None
+    task = mock.store.get_task(task_id, key)
     incoming.state[NOTE_KEY] = {**incoming.state.get(NOTE_KEY, {}), "task_id": task.id, "replayed": True}
-    return 200, render_json({**creation_body(task), "idempotency_replayed": True}), None
+    body = render_json({**creation_body(task), "idempotency_replayed": True})
+    return 200, body, preferences.applied_header(WITHOUT_TASK)
 
 
 async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answer:
-    preferences = preferences_for(incoming.prefer, CREATE_OPERATION, mock)
-    if preferences.delay_ms:
-        await asyncio.sleep(preferences.delay_ms / 1000)
+    preferences = await apply_preferences(incoming.prefer, CREATE_OPERATION, mock)
     key = _authorized_key(mock, incoming)
     limit = mock.settings.max_body_bytes
     check_content_type(incoming.content_type)
     check_declared_length(incoming.content_length, limit)
-    payload = parse_json(await incoming.body(limit))
+    raw = await incoming.body(limit)
+    payload = parse_json(raw)
     prompt = payload.get("prompt") if isinstance(payload, dict) else None
     call = _call(mock, "create", "POST", key, prompt if isinstance(prompt, str) else None, incoming)
     decision = await intercept(mock, call, CREATE_OPERATION, incoming.state)
@@ -218,41 +244,45 @@ async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answ
     if isinstance(checked, dict) and _extra_model(mock, checked.get("model")):
         # A model accepted by --extra-model/--any-model is checked as the spec's own model.
         checked = {**checked, "model": CANONICAL_MODEL}
-    mock.validator.validate_body(CREATE_OPERATION, checked)
-    replayed = _replay(mock, key, incoming)
+    mock.validator.validate_body(CREATE_OPERATION, checked, extra_values=_extra_values(mock))
+    idempotency_key = incoming.idempotency_key
+    digest = fingerprint(payload, raw) if idempotency_key else b""
+    replayed = _replay(mock, key, incoming, digest, preferences)
     if replayed is not None:
         return replayed
-    target = await policy.check_at_creation(callback_url) if callback_url is not None else None
-    model = MODEL_ALIASES.get(payload["model"], payload["model"])
-    mock.accounts.check_model(key, model)
-    now = mock.clock.now()
-    mock.accounts.reserve(key, mock.settings.credits_per_task, now)
-    outcome = preferences.outcome.merged_over(decision.outcome) if decision.rules else preferences.outcome
-    task = mock.factory.create_task(
-        key=key,
-        model=model,
-        now=now,
-        size=payload.get("size"),
-        callback_url=callback_url,
-        duration=outcome.duration,
-        failure=failure_for(outcome.error) if outcome.error is not None else None,
-        stuck=bool(outcome.stuck),
-    )
-    mock.store.create_task(task, now)
-    mock.idempotency.remember(key, incoming.idempotency_key, task.id)
+    try:
+        target = await policy.check_at_creation(callback_url) if callback_url is not None else None
+        model = MODEL_ALIASES.get(payload["model"], payload["model"])
+        mock.accounts.check_model(key, model)
+        now = mock.clock.now()
+        mock.accounts.reserve(key, mock.settings.credits_per_task, now)
+        outcome = preferences.outcome.merged_over(decision.outcome) if decision.rules else preferences.outcome
+        task = mock.factory.create_task(
+            key=key,
+            model=model,
+            now=now,
+            size=payload.get("size"),
+            callback_url=callback_url,
+            duration=outcome.duration,
+            failure=failure_for(outcome.error) if outcome.error is not None else None,
+            stuck=bool(outcome.stuck),
+            wall=mock.clock.wall(),
+        )
+        mock.store.create_task(task, now)
+        mock.idempotency.remember(key, idempotency_key, digest, task.id)
+    except BaseException:
+        mock.idempotency.release(key, idempotency_key)  # refused (or cancelled): the key is free again
+        raise
     if target is not None:
         mock.callbacks.schedule(task, target, files_base(mock, incoming.base_url), decision.callback)
     if task.plan.failure is not None:
         mock.accounts.refund_at(key, task.credits, task.plan.finished_at)
     incoming.state[NOTE_KEY] = {**incoming.state.get(NOTE_KEY, {}), "task_id": task.id}
-    headers = {"Preference-Applied": ", ".join(preferences.applied)} if preferences.applied else None
-    return 200, render_json(creation_body(task)), headers
+    return 200, render_json(creation_body(task)), preferences.applied_header()
 
 
 async def get_task_detail(mock: MockContext, incoming: Incoming) -> Answer:
-    preferences = preferences_for(incoming.prefer, QUERY_OPERATION, mock)
-    if preferences.delay_ms:
-        await asyncio.sleep(preferences.delay_ms / 1000)
+    preferences = await apply_preferences(incoming.prefer, QUERY_OPERATION, mock)
     key = _authorized_key(mock, incoming)
     if mock.rules.rules:
         await intercept(
@@ -263,7 +293,8 @@ async def get_task_detail(mock: MockContext, incoming: Incoming) -> Answer:
     task = mock.store.get_task(task_id, key)
     now = mock.clock.now()
     mock.callbacks.polled(task, now)
-    return 200, render_json(detail_body(task, now, lambda: files_base(mock, incoming.base_url))), None
+    body = render_json(detail_body(task, now, lambda: files_base(mock, incoming.base_url)))
+    return 200, body, preferences.applied_header(WITHOUT_TASK)
 
 
 Handler = Callable[[MockContext, Incoming], Awaitable[Answer]]
@@ -290,6 +321,9 @@ class Operation:
             status, body, headers = error.status, error.render(), error.headers
         except BrokenConnectionError:
             status, body, headers = None, b"", None
+        except ClientDisconnect:  # nobody is left to answer
+            record_call(mock, scope, state.get("mock_body", b""), None, started)
+            return
         except Exception:  # the one error boundary of this app, as Starlette's ServerErrorMiddleware is
             log.exception("unhandled error on %s %s", scope["method"], scope["path"])
             status, body, headers = 500, InternalError().render(), None

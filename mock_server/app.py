@@ -11,10 +11,10 @@ from contextlib import asynccontextmanager
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import admin, routes
 from .api import CREATE_PATH, QUERY_PREFIX, BrokenConnectionError, create_operation, query_operation
@@ -65,6 +65,41 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     """A bug in the mock still answers JSON (the provider's own client parses every body)."""
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return render_error(InternalError())
+
+
+class ErrorBoundary:
+    """A bug in a route answers the envelope's 500 once, and the request ends there.
+
+    Starlette's outermost ``ServerErrorMiddleware`` re-raises after it answers, so uvicorn
+    then closed the keep-alive connection and the client's next request on it was reset.
+    Here the error ends with its answer; only an error after an answer has started (which
+    nothing can finish cleanly) still goes up, and the server closes that connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except ClientDisconnect:
+            return  # the client left before its request arrived whole: nobody to answer
+        except Exception:
+            if started:
+                raise
+            log.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            await render_error(InternalError())(scope, receive, send)
 
 
 class MockApp(Starlette):
@@ -124,7 +159,7 @@ def create_app(
     mock = MockContext.build(settings, config=config, clock=clock, store=store)
     app = MockApp(
         routes=[*routes.routes, *admin.routes],
-        middleware=[Middleware(MockMiddleware, mock=mock)],
+        middleware=[Middleware(MockMiddleware, mock=mock), Middleware(ErrorBoundary)],
         lifespan=_lifespan,
         exception_handlers={
             ApiError: _api_error,

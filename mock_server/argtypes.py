@@ -131,3 +131,4 @@ def argument_type(parse: Callable[[str], T], name: str) -> Callable[[str], T]:
 positive_float = argument_type(lambda text: finite_float(text, above=0), "positive_float")
 non_negative_float = argument_type(lambda text: finite_float(text, minimum=0), "non_negative_float")
 non_negative_int = argument_type(lambda text: whole_number(text, minimum=0), "non_negative_int")
+positive_int = argument_type(lambda text: whole_number(text, minimum=1), "positive_int")

@@ -1,12 +1,13 @@
 """Request bodies: content type, size and JSON checks shared by every route that reads one.
 
-Bodies are strict JSON (RFC 8259): UTF-8, no NaN or Infinity. The standard library's
+Bodies are strict JSON (RFC 8259): UTF-8, no NaN or Infinity, no lone surrogate escapes. The standard library's
 decoder, built once, parses them: it keeps big integers exact and explains refusals.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .errors import InvalidRequest, PayloadTooLarge
@@ -17,6 +18,26 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string (value or member name) holding a lone surrogate, if any. JSON's
+    decoder joins escaped pairs, so only lone halves are left: text no UTF-8 can carry."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return item
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def check_content_type(value: str | None) -> None:
@@ -40,8 +61,15 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise InvalidRequest("Request body is required: a JSON object", param="body")
     try:
-        return _DECODER.decode(raw.decode("utf-8"))
+        value = _DECODER.decode(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise InvalidRequest("Request body is not valid UTF-8 JSON", param="body") from None
     except (ValueError, RecursionError) as error:
         raise InvalidRequest(f"Request body is not valid JSON: {error}", param="body") from None
+    if _SURROGATE_ESCAPE.search(raw) is not None and _lone_surrogate(value) is not None:
+        # Such a string cannot be rendered back (in an answer, a callback or the journal).
+        raise InvalidRequest(
+            "Request body is not valid Unicode: it escapes half of a surrogate pair (such as \\ud800) alone",
+            param="body",
+        )
+    return value

@@ -21,7 +21,6 @@ kept (default 10,000, the ``journal_capacity`` setting). One entry:
 from __future__ import annotations
 
 import itertools
-from collections import deque
 from typing import Any
 
 
@@ -29,17 +28,46 @@ class CallbackJournal:
     """Every attempt and event, oldest first; the newest ``capacity`` are kept."""
 
     def __init__(self, capacity: int = 10_000) -> None:
-        self._entries: deque[dict[str, Any]] = deque(maxlen=capacity)
+        self.capacity = capacity
+        self._entries: dict[int, dict[str, Any]] = {}
+        self._first = 1
         self._ids = itertools.count(1)
 
     def record(self, entry: dict[str, Any]) -> dict[str, Any]:
         entry = {"id": next(self._ids), **entry}
-        self._entries.append(entry)
+        if not self._entries:
+            self._first = entry["id"]
+        self._entries[entry["id"]] = entry
+        while len(self._entries) > self.capacity:
+            del self._entries[self._first]
+            self._first += 1
         return entry
 
+    def page(
+        self, task_id: str | None = None, *, limit: int = 100, before: int | None = None, scan: int = 10_000
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """The newest ``limit`` entries (of ``task_id``) older than id ``before``, oldest first,
+        and the cursor to the next (older) page, or None at the end. At most ``scan`` entries
+        are looked at, so a page costs the same however full the journal is."""
+        entries = self._entries
+        last = self._first + len(entries) - 1
+        start = last if before is None else min(before - 1, last)
+        found: list[dict[str, Any]] = []
+        cursor: int | None = None
+        for looked, entry_id in enumerate(range(start, self._first - 1, -1), 1):
+            entry = entries[entry_id]
+            if task_id is None or entry["task_id"] == task_id:
+                found.append(entry)
+            if len(found) >= limit or looked >= scan:
+                cursor = entry_id if entry_id > self._first else None
+                break
+        found.reverse()
+        return found, cursor
+
     def entries(self, task_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        found = [e for e in self._entries if task_id is None or e["task_id"] == task_id]
-        return found[-limit:] if limit else found
+        """Every kept entry (of ``task_id``; or the newest ``limit``), oldest first."""
+        found, _ = self.page(task_id, limit=limit or len(self._entries) or 1, scan=len(self._entries) or 1)
+        return found
 
     def clear(self) -> None:
         self._entries.clear()

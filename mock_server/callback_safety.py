@@ -40,6 +40,8 @@ _HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")
 _NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 _ADVICE = "callbacks never go to private networks (to call a local receiver, start the mock with --allow-callback-host)"
+HTTPS_ONLY = "callback URLs must use https (for a local http receiver, start the mock with --allow-callback-host HOST)"
+"""The refusal of any other scheme, from the spec's pattern (validation) and from ``parse`` alike."""
 
 
 class UnsafeCallback(ValueError):
@@ -177,7 +179,7 @@ class CallbackPolicy:
         host = normalize_host(raw_host)
         allowed = host in self.allowed_hosts
         if scheme not in ("http", "https") or (scheme == "http" and not allowed):
-            raise UnsafeCallback("callback URLs must use https")
+            raise UnsafeCallback(HTTPS_ONLY)
         literal = ip_literal(host)
         if literal is None and not _HOST_NAME.match(host):
             raise UnsafeCallback(f"{raw_host!r} is not a valid host name")

@@ -36,7 +36,7 @@ from .callback_journal import CallbackJournal
 from .callback_rules import CallbackBehaviour
 from .callback_safety import CallbackPolicy, CallbackTarget
 from .clock import Clock
-from .scheduler import ClockScheduler, Timer
+from .scheduler import SETTLE, ClockScheduler, Timer
 from .tasks import Task, detail_body, render_json
 
 log = logging.getLogger("mock_server.callbacks")
@@ -92,6 +92,8 @@ class CallbackQueue:
         policy: where callbacks may go (checked again before every attempt).
         capacity: journal entries kept, and finished deliveries remembered.
         ca_file: a PEM file of extra CAs to trust for https receivers.
+        settle: real seconds a stepped advance waits for an attempt before taking it to
+            be hanging (``ClockScheduler.advance``).
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class CallbackQueue:
         ca_file: str | None = None,
         timeout: float = ATTEMPT_TIMEOUT,
         retry_delays: Iterable[float] = RETRY_DELAYS,
+        settle: float = SETTLE,
     ) -> None:
         self.clock = clock
         self.policy = policy or CallbackPolicy()
@@ -111,10 +114,14 @@ class CallbackQueue:
         self.timeout = timeout
         self.retry_delays = tuple(retry_delays)
         self.ca_file = ca_file
-        self.scheduler = ClockScheduler(clock)
+        self.settle = settle
+        self.scheduler = ClockScheduler(clock, settle=settle)
         # With a CA file, load it now so a bad one shows at start; else on the first https attempt.
         self._tls: ssl.SSLContext | None = self._new_tls_context() if ca_file else None
-        self._deliveries: OrderedDict[str, Delivery] = OrderedDict()
+        self._deliveries: dict[str, Delivery] = {}
+        # Ids of deliveries in a final state, oldest first: what _forget_old may drop, found
+        # without looking at the (possibly tens of thousands of) deliveries still pending.
+        self._finished: OrderedDict[str, None] = OrderedDict()
         self._running: dict[asyncio.Task[None], Delivery] = {}
         self._closing = False
 
@@ -145,6 +152,11 @@ class CallbackQueue:
         if delivery.state == "held":
             self._schedule(delivery, now, "attempt")
 
+    async def advance(self, seconds: float) -> float:
+        """Move mock time ``seconds`` forward, each attempt and retry falling due on the way
+        running at its own time (``ClockScheduler.advance``); returns the new time."""
+        return await self.scheduler.advance(seconds)
+
     def delivery(self, task_id: str) -> Delivery | None:
         return self._deliveries.get(task_id)
 
@@ -162,6 +174,7 @@ class CallbackQueue:
         for delivery in self._deliveries.values():
             delivery.state = "abandoned"
         self._deliveries.clear()
+        self._finished.clear()
         self.journal.clear()
 
     async def aclose(self, grace: float = SHUTDOWN_GRACE) -> int:
@@ -189,7 +202,7 @@ class CallbackQueue:
             log.info("%d callback deliveries abandoned at shutdown", abandoned)
         # Ready for another run of the same app (a test server started again): callbacks of
         # tasks created from now on are delivered as usual.
-        self.scheduler = ClockScheduler(self.clock)
+        self.scheduler = ClockScheduler(self.clock, settle=self.settle)
         self._closing = False
         return abandoned
 
@@ -220,7 +233,7 @@ class CallbackQueue:
         else:
             attempt = delivery.duplicates + (0 if in_flight else 1)
         kind = "held" if delivery.state == "held" else delivery.kind
-        delivery.state = "abandoned"
+        self._finish(delivery, "abandoned")
         self._record(delivery, kind=kind, attempt=attempt, scheduled=delivery.due, result="abandoned", error="shutdown")
 
     def _due(self, delivery: Delivery) -> None:
@@ -229,7 +242,7 @@ class CallbackQueue:
             return
         if delivery.kind == "attempt" and delivery.attempts == 0:
             if delivery.behaviour.drop:
-                delivery.state = "dropped"
+                self._finish(delivery, "dropped")
                 self._record(delivery, kind="dropped", attempt=None, scheduled=delivery.due, result="dropped")
                 return
             if delivery.behaviour.after_poll and not delivery.polled:
@@ -242,6 +255,7 @@ class CallbackQueue:
         running = asyncio.get_running_loop().create_task(self._attempt(delivery))
         self._running[running] = delivery
         running.add_done_callback(self._running_done)
+        self.scheduler.track(running)
 
     def _running_done(self, running: asyncio.Task[None]) -> None:
         self._running.pop(running, None)
@@ -249,12 +263,18 @@ class CallbackQueue:
             log.error("callback attempt crashed", exc_info=running.exception())
 
     def _forget_old(self) -> None:
-        """Remember about ``capacity`` deliveries: past it, the oldest finished tenth goes."""
-        if len(self._deliveries) <= self.capacity:
-            return
-        excess = len(self._deliveries) - self.capacity + max(1, self.capacity // 10)
-        for task_id in [tid for tid, d in self._deliveries.items() if d.state in FINAL][:excess]:
+        """Remember about ``capacity`` deliveries: past it, the oldest finished go (never one
+        still pending). Costs O(1) per delivery forgotten, whatever the number pending."""
+        finished = self._finished
+        while len(self._deliveries) > self.capacity and finished:
+            task_id, _ = finished.popitem(last=False)
             del self._deliveries[task_id]
+
+    def _finish(self, delivery: Delivery, state: str) -> None:
+        """Put ``delivery`` in a final state."""
+        delivery.state = state
+        if self._deliveries.get(delivery.task.id) is delivery:
+            self._finished[delivery.task.id] = None
 
     # -- one attempt ---------------------------------------------------------------------
 
@@ -273,17 +293,21 @@ class CallbackQueue:
         if delivery.state != "in_flight":
             return  # reset or abandoned meanwhile
         end = self.clock.now()
+        # The next step counts from when this attempt was due plus the time it took (at most
+        # the timeout), not from when its answer happened to be read: lateness of the loop
+        # or of a test's clock never pushes the schedule back.
+        done_at = (start if scheduled is None else scheduled) + min(max(0.0, end - start), self.timeout)
         ok = status is not None and 200 <= status < 300
         duplicates_left = delivery.behaviour.duplicates - delivery.duplicates
         if kind == "duplicate" or ok:
             if duplicates_left > 0:
-                next_: dict[str, Any] = {"action": "duplicate", "at": end}
+                next_: dict[str, Any] = {"action": "duplicate", "at": done_at}
             else:
                 next_ = {"action": "none"}
             result = "delivered" if ok else "failed"
         elif delivery.attempts <= len(self.retry_delays):
             wait = self.retry_delays[delivery.attempts - 1]
-            next_ = {"action": "retry", "at": end + wait, "in": wait}
+            next_ = {"action": "retry", "at": done_at + wait, "in": wait}
             result = "failed"
         else:
             next_ = {"action": "gave_up"}
@@ -303,9 +327,9 @@ class CallbackQueue:
         if next_["action"] in ("retry", "duplicate"):
             self._schedule(delivery, next_["at"], "attempt" if next_["action"] == "retry" else "duplicate")
         elif kind == "duplicate" or ok:
-            delivery.state = "delivered"
+            self._finish(delivery, "delivered")
         else:
-            delivery.state = "failed"
+            self._finish(delivery, "failed")
 
     async def _exchange(self, target: CallbackTarget, body: bytes, start: float) -> tuple[int | None, str | None]:
         """Send ``body``; the answer's status, or why there is none. Races the send against
@@ -318,7 +342,7 @@ class CallbackQueue:
             if not deadline.done():
                 deadline.set_result(None)
 
-        timer = self.scheduler.call_at(start + self.timeout, expire)
+        timer = self.scheduler.call_at(start + self.timeout, expire, wakes=asyncio.current_task())
         try:
             await asyncio.wait((sending, deadline), return_when=asyncio.FIRST_COMPLETED)
         finally:

@@ -28,7 +28,17 @@ from contract_tests import cli as contract_cli
 from .argtypes import argument_type
 from .config import ConfigError, MockConfig, load_config
 from .gauntlet import cli as gauntlet_cli
-from .settings import CLOCKS, ENV_PREFIX, LOG_LEVELS, Settings, check_setting, env_names, env_values, unknown_variables
+from .settings import (
+    CLOCKS,
+    ENV_PREFIX,
+    HTTP_PARSERS,
+    LOG_LEVELS,
+    Settings,
+    check_setting,
+    env_names,
+    env_values,
+    unknown_variables,
+)
 from .tls import TlsError, TlsFiles, check_ca_file, check_certificate, make_localhost_certificate
 
 
@@ -186,6 +196,48 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--tls-cert", metavar="PEM", help="serve https with this certificate (chain) instead")
     serve.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     serve.add_argument("--log-level", choices=LOG_LEVELS, help="the server's log level, on stderr (default info)")
+    serve.add_argument(
+        "--journal-max-bytes",
+        type=_setting("journal_max_bytes"),
+        metavar="N",
+        help="bytes the request journal may hold; the oldest entries go first (default 33554432)",
+    )
+    # Connections and shutdown (mock_server/connections.py, server.py).
+    serve.add_argument(
+        "--max-header-bytes",
+        type=_setting("max_header_bytes"),
+        metavar="N",
+        help="most bytes of a request's line and headers: a longer line answers 414, more 431 (default 32768)",
+    )
+    serve.add_argument(
+        "--read-timeout",
+        type=_setting("read_timeout"),
+        metavar="SECONDS",
+        help="time to send a request's headers whole, and the longest a body may pause; then 408 (default 10)",
+    )
+    serve.add_argument(
+        "--keep-alive-timeout",
+        type=_setting("keep_alive_timeout"),
+        metavar="SECONDS",
+        help="how long an idle connection stays open after an answer (default 5)",
+    )
+    serve.add_argument(
+        "--max-connections",
+        type=_setting("max_connections"),
+        metavar="N",
+        help="most connections open at once; a request on one more answers 503 (default 1000)",
+    )
+    serve.add_argument(
+        "--shutdown-grace",
+        type=_setting("shutdown_grace"),
+        metavar="SECONDS",
+        help="at SIGTERM or Ctrl-C, how long requests in flight get to finish (default 3)",
+    )
+    serve.add_argument(
+        "--http-parser",
+        choices=HTTP_PARSERS,
+        help="HTTP/1.1 parser: auto picks httptools when installed, else h11 (default auto)",
+    )
 
     bundle = commands.add_parser(
         "bundle", help="rebuild spec/openapi.json from the seed, the query spec and the overlay"
@@ -343,9 +395,8 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
-    import uvicorn
-
     from .app import create_app, mock_of
+    from .server import run_server
 
     for warning in unknown_variables():
         print(f"nanobanana-mock: warning: {warning}", file=sys.stderr, flush=True)
@@ -412,19 +463,16 @@ def _serve(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         )
     if tls and tls.ca_file:
         print(f"nanobanana-mock: trust the TLS CA in {tls.ca_file}", file=sys.stderr, flush=True)
-    args.log_level = settings.log_level  # the server below reads it from args (MOCK_LOG_LEVEL included)
-    server_config = uvicorn.Config(
-        app,
-        log_level=args.log_level,
-        access_log=settings.access_log,
-        lifespan="on",  # its shutdown ends callback deliveries cleanly (see docs/callbacks.md)
-        server_header=False,
-        ssl_certfile=tls.certfile if tls else None,
-        ssl_keyfile=tls.keyfile if tls else None,
-    )
     _tune_garbage_collector()
-    uvicorn.Server(server_config).run(sockets=[sock])
-    return 0
+    return run_server(
+        app,
+        settings,
+        sock,
+        certfile=tls.certfile if tls else None,
+        keyfile=tls.keyfile if tls else None,
+        log_level=settings.log_level,
+        delays=mock.delays,
+    )
 
 
 def bundle(args: argparse.Namespace) -> int:
@@ -456,13 +504,17 @@ def bundle(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    if args.command == "serve":
-        return serve(args)
-    if args.command == "contract":
-        return contract_cli.run_command(args)
-    if args.command == "gauntlet":
-        return gauntlet_cli.run_command(args)
-    return bundle(args)
+    try:
+        if args.command == "serve":
+            return serve(args)
+        if args.command == "contract":
+            return contract_cli.run_command(args)
+        if args.command == "gauntlet":
+            return gauntlet_cli.run_command(args)
+        return bundle(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the server's own handling (start-up): no traceback
+        print("nanobanana-mock: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,12 +6,18 @@ windows and callback retries) asks a ``Clock`` for ``now()`` in unix seconds.
 - ``SystemClock`` follows the wall clock, optionally ``speed`` times faster from the
   moment it is made, and can be pushed ahead with ``advance()``.
 - ``VirtualClock`` stands still until ``advance()`` moves it; tests and
-  ``--clock virtual`` use it.
+  ``--clock virtual`` use it. ``reset()`` takes it back to where it started.
 
 Both tell their listeners (``subscribe()``) after every ``advance()``, so whatever waits
 for a mock time (callback deliveries) can look again at once. ``real_seconds()`` says how
 long a stretch of mock time lasts on the wall clock: ``None`` for a virtual clock, whose
 time moves only when told.
+
+``wall()`` is the time a client compares with its own clock (a task's ``created`` and the
+second in its id): the wall clock plus what ``advance()`` added, without the speed-up. A
+sped-up clock's ``now()`` runs ahead of the wall clock by design (durations shrink, so
+mock time passes faster); timestamps a client reads stay plausible. A virtual clock has
+only one time: its ``wall()`` is its ``now()``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,14 @@ class Clock(Protocol):
 
     def real_seconds(self, mock_seconds: float) -> float | None:
         """Wall-clock seconds ``mock_seconds`` take; None if time moves only on ``advance()``."""
+        ...
+
+    def wall(self) -> float:
+        """Unix seconds for the timestamps a client compares with its own clock (``created``)."""
+        ...
+
+    def reset(self) -> None:
+        """Back to the start, where time can go back (``POST /__mock/reset``)."""
         ...
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -91,6 +105,13 @@ class SystemClock(_Listeners):
         """How long ``mock_seconds`` of mock time take in real time."""
         return mock_seconds / self.speed
 
+    def wall(self) -> float:
+        """The wall clock plus what ``advance()`` added: ``now()`` without the speed-up."""
+        return self._origin_wall + (time.monotonic() - self._origin_mono) + self._offset
+
+    def reset(self) -> None:
+        """Nothing: the wall clock does not go back, so neither does a real clock."""
+
 
 class VirtualClock(_Listeners):
     """Time that moves only when told to. Starts at ``start`` (default: the wall clock now)."""
@@ -100,6 +121,7 @@ class VirtualClock(_Listeners):
     def __init__(self, start: float | None = None) -> None:
         super().__init__()
         self._now = float(int(time.time())) if start is None else float(start)
+        self.start = self._now
         self._lock = threading.Lock()
 
     def now(self) -> float:
@@ -116,3 +138,12 @@ class VirtualClock(_Listeners):
 
     def real_seconds(self, mock_seconds: float) -> float | None:
         return None
+
+    def wall(self) -> float:
+        return self._now
+
+    def reset(self) -> None:
+        """Back to the time it started at, so a reset mock replays a run exactly (task ids
+        carry the second they were made)."""
+        with self._lock:
+            self._now = self.start

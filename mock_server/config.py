@@ -1,7 +1,7 @@
 """The ``--config`` file: accounts, rules and a few settings, in YAML.
 
     seed: 7
-    task_duration: 10           # optional: any of seed, task_duration, speed, clock
+    task_duration: 10           # optional: any of seed, task_duration, speed, clock, journal_max_bytes
     unknown_keys: allow         # or reject: keys not listed answer 401
     accounts:
       sk-two-tasks: {credits: 3.2}
@@ -28,7 +28,7 @@ from .argtypes import finite_float, whole_number
 from .rules import RuleBook, RuleError
 from .settings import check_setting
 
-SETTINGS_KEYS = ("seed", "task_duration", "speed", "clock")
+SETTINGS_KEYS = ("seed", "task_duration", "speed", "clock", "journal_max_bytes")
 
 
 class ConfigError(ValueError):

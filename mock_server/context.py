@@ -11,6 +11,7 @@ from .callback_safety import CallbackPolicy
 from .callbacks import CallbackQueue
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
+from .delays import Delays
 from .idempotency import IdempotencyKeys
 from .journal import RequestJournal
 from .randomness import SeededRandom
@@ -59,6 +60,8 @@ class MockContext:
     idempotency: IdempotencyKeys
     examples: dict[str, dict[int, dict[str, Any]]] = field(repr=False)
     bundle: dict[str, Any] = field(repr=False)
+    delays: Delays = field(default_factory=Delays, repr=False)
+    """Artificial delays in progress, which shutdown cuts short."""
 
     @classmethod
     def build(
@@ -81,7 +84,9 @@ class MockContext:
             settings=settings,
             config=config,
             clock=clock,
-            store=store or InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks),
+            store=store
+            if store is not None
+            else InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks, clock=clock),
             random=random,
             factory=TaskFactory(
                 random,
@@ -92,7 +97,7 @@ class MockContext:
             validator=RequestValidator(bundle),
             accounts=_accounts(settings, config),
             rules=RuleBook(config.rules, seed=seed, statuses=statuses),
-            journal=RequestJournal(settings.journal_capacity),
+            journal=RequestJournal(settings.journal_capacity, settings.journal_max_bytes),
             idempotency=IdempotencyKeys(),
             callbacks=CallbackQueue(
                 clock,
@@ -106,7 +111,8 @@ class MockContext:
 
     def reset(self) -> None:
         """Back to the start: no tasks, an empty journal, configured rules with fresh
-        counters, balances as configured, and the random sources replayed from the seed."""
+        counters, balances as configured, the random sources replayed from the seed, and a
+        virtual clock back where it started (a real clock keeps running)."""
         self.store.reset()
         self.random.reseed()
         self.journal.clear()
@@ -114,3 +120,4 @@ class MockContext:
         self.accounts.reset()
         self.callbacks.reset()
         self.idempotency.reset()
+        self.clock.reset()

@@ -6,15 +6,24 @@
     ├── Unauthorized          401 unauthorized / authentication_error
     ├── InsufficientQuota     402 insufficient_quota / insufficient_quota
     ├── ModelAccessDenied     403 model_access_denied / invalid_request_error
+    ├── AdminForbidden        403 admin_forbidden (an admin call from a web page or a foreign Host)
     ├── NotFound              404 not_found / invalid_request_error
     │   ├── TaskNotFound      404 task_not_found, param task_id
-    │   └── FileNotFound      404 file_not_found (unknown or expired result link)
+    │   └── FileNotFound      404 file_not_found (no such result link, not ready yet, or expired)
     ├── MethodNotAllowed      405 method_not_allowed, with an Allow header
+    ├── IdempotencyKeyInUse   409 idempotency_key_in_use (its first request is still running)
     ├── PayloadTooLarge       413 request_too_large
+    ├── IdempotencyKeyReused  422 idempotency_key_reused (the key came with another body)
     ├── RateLimited           429 rate_limit_exceeded / rate_limit_error, with Retry-After
-    └── InternalError         500 internal_error / api_error
+    ├── InternalError         500 internal_error / api_error
+    └── (connection level, answered by ``connections.py`` with Connection: close)
+        ├── RequestTimeout            408 request_timeout
+        ├── UriTooLong                414 uri_too_long
+        ├── HeaderFieldsTooLarge      431 request_header_fields_too_large
+        └── ServiceUnavailable        503 service_unavailable / api_error, with Retry-After
 
-Code, type and default message of the documented statuses are the seed's examples.
+Code, type and default message of the documented statuses are the seed's examples; 405,
+409, 413 and 422 are statuses the spec does not list, answered in the same envelope.
 The store and validation raise these; one handler in ``app.py`` renders them.
 """
 
@@ -108,6 +117,15 @@ class ModelAccessDenied(ApiError):
         return cls(f"Token does not have access to model: {model}")
 
 
+class AdminForbidden(ApiError):
+    """An admin call refused for where it came from (``middleware.AdminGuard``)."""
+
+    status = 403
+    code = "admin_forbidden"
+    type = "invalid_request_error"
+    default_message = "This admin call is not allowed from here"
+
+
 class NotFound(ApiError):
     status = 404
     code = "not_found"
@@ -127,12 +145,57 @@ class FileNotFound(NotFound):
     code = "file_not_found"
     default_message = "File not found or expired: result links are valid for 24 hours"
 
+    @classmethod
+    def unknown(cls) -> FileNotFound:
+        return cls("File not found: no result image has this link")
+
+    @classmethod
+    def not_ready(cls) -> FileNotFound:
+        return cls("File not ready yet: the task has not completed; its result links work once it has")
+
+    @classmethod
+    def task_failed(cls) -> FileNotFound:
+        return cls("File not found: the task failed, so it has no result images")
+
+    @classmethod
+    def expired(cls) -> FileNotFound:
+        return cls("File expired: result links are valid for 24 hours after the task completes")
+
 
 class MethodNotAllowed(ApiError):
     status = 405
     code = "method_not_allowed"
     type = "invalid_request_error"
     default_message = "Method not allowed"
+
+
+class IdempotencyKeyInUse(ApiError):
+    status = 409
+    code = "idempotency_key_in_use"
+    type = "invalid_request_error"
+    default_message = "A request with this Idempotency-Key is still being handled"
+
+    @classmethod
+    def for_key(cls, key: str) -> IdempotencyKeyInUse:
+        return cls(
+            f"A request with Idempotency-Key '{key}' is still being handled; retry once it has answered",
+            param="Idempotency-Key",
+        )
+
+
+class IdempotencyKeyReused(ApiError):
+    status = 422
+    code = "idempotency_key_reused"
+    type = "invalid_request_error"
+    default_message = "This Idempotency-Key was already used with a different request body"
+
+    @classmethod
+    def for_key(cls, key: str) -> IdempotencyKeyReused:
+        return cls(
+            f"Idempotency-Key '{key}' was already used with a different request body: send the same body to get "
+            "the first answer again, or a new key for a new request",
+            param="Idempotency-Key",
+        )
 
 
 class PayloadTooLarge(ApiError):
@@ -151,6 +214,34 @@ class RateLimited(ApiError):
 
 class InternalError(ApiError):
     pass
+
+
+class RequestTimeout(ApiError):
+    status = 408
+    code = "request_timeout"
+    type = "invalid_request_error"
+    default_message = "The request did not arrive in time"
+
+
+class UriTooLong(ApiError):
+    status = 414
+    code = "uri_too_long"
+    type = "invalid_request_error"
+    default_message = "Request line too long"
+
+
+class HeaderFieldsTooLarge(ApiError):
+    status = 431
+    code = "request_header_fields_too_large"
+    type = "invalid_request_error"
+    default_message = "Request header fields too large"
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+    code = "service_unavailable"
+    type = "api_error"
+    default_message = "Too many connections, please try again later"
 
 
 DOCUMENTED: dict[int, type[ApiError]] = {

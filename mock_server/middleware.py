@@ -1,5 +1,5 @@
 """The outermost ASGI layer: journals each API call, breaks connections on demand, and
-guards the admin API with its token.
+guards the admin API (``admin_guard.py``: its Host, Origin and token).
 
 Connection faults need the socket, which ASGI hides: under uvicorn the ``send`` callable
 is a method of the request cycle, whose ``transport`` is the connection. Without one
@@ -14,7 +14,6 @@ is a method of the request cycle, whose ``transport`` is the connection. Without
 from __future__ import annotations
 
 import asyncio
-import hmac
 import socket
 import struct
 import time
@@ -22,14 +21,16 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .admin_guard import AdminGuard
 from .context import MockContext
-from .errors import Unauthorized
 from .journal import MAX_BODY, JournalEntry
 
 ADMIN_PREFIX = "/__mock"
 FAULT_KEY = "mock_fault"
 NOTE_KEY = "mock_note"
 JOURNALLED_KEY = "mock_journalled"
+KEY_STATE = "mock_key"
+"""The API key the API decided on (``api._authorized_key``), for the journal."""
 
 
 class ConnectionFault(ConnectionError):
@@ -91,21 +92,16 @@ def record_call(mock: MockContext, scope: Scope, body: bytes, status: int | None
             fault,
             (time.perf_counter() - started) * 1000,
             state.get(NOTE_KEY),
-        )
+        ),
+        key=state.get(KEY_STATE),
     )
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
 
 
 class MockMiddleware:
     def __init__(self, app: ASGIApp, mock: MockContext) -> None:
         self.app = app
         self.mock = mock
+        self.guard = AdminGuard(mock.settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -118,19 +114,13 @@ class MockMiddleware:
         await self._api(scope, receive, send)
 
     async def _admin(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = self.mock.settings.admin_token
-        if token:
-            given = _header(scope, b"x-mock-admin-token")
-            authorization = _header(scope, b"authorization") or ""
-            if given is None and authorization.lower().startswith("bearer "):
-                given = authorization[7:].strip()
-            if given is None or not hmac.compare_digest(given.encode(), token.encode()):
-                error = Unauthorized("The admin API needs its token: send 'X-Mock-Admin-Token: TOKEN'")
-                await send(
-                    {"type": "http.response.start", "status": 401, "headers": [(b"content-type", b"application/json")]}
-                )
-                await send({"type": "http.response.body", "body": error.render()})
-                return
+        error = self.guard.check(scope["method"], scope.get("scheme", "http"), scope["headers"])
+        if error is not None:
+            body = error.render()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": error.status, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
         await self.app(scope, receive, send)
 
     async def _api(self, scope: Scope, receive: Receive, send: Send) -> None:

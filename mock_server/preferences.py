@@ -8,7 +8,9 @@
 
 Several combine, comma-separated or in several headers:
 ``Prefer: task-error=service_error, task-duration=2``. Unknown preferences are ignored,
-as RFC 7240 asks; a known one with a bad value is refused with 400.
+as RFC 7240 asks; a known one with a bad value is refused with 400. Every answer that
+applied one says which in ``Preference-Applied`` (``applied_header``): a query or a forced
+``code=`` answer makes no task, so only ``code`` and ``delay-ms`` apply there.
 """
 
 from __future__ import annotations
@@ -22,6 +24,10 @@ from .outcomes import FAILURE_CODES, TaskOutcome
 
 MAX_DELAY_MS = 60_000
 KNOWN = ("code", "task-error", "task-duration", "task-stuck", "delay-ms")
+WITHOUT_TASK = ("code", "delay-ms")
+"""The preferences an answer that makes no task applies (a query, a forced ``code=``)."""
+FORCED_RETRY_AFTER = 1
+"""``Retry-After`` (seconds) of a ``code=429`` answer: a real 429 always carries one."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,19 @@ class Preferences:
     @property
     def is_empty(self) -> bool:
         return not self.applied
+
+    def applied_header(self, names: tuple[str, ...] = KNOWN) -> dict[str, str] | None:
+        """``Preference-Applied`` naming the applied preferences among ``names``, or None."""
+        shown = [item for item in self.applied if item.partition("=")[0] in names]
+        return {"Preference-Applied": ", ".join(shown)} if shown else None
+
+    def forced_headers(self) -> dict[str, str]:
+        """The headers of a forced ``code=`` answer: what was applied, and the ``Retry-After``
+        the real answer of that status carries."""
+        headers = self.applied_header(WITHOUT_TASK) or {}
+        if self.code == 429:
+            headers["Retry-After"] = str(FORCED_RETRY_AFTER)
+        return headers
 
 
 NO_PREFERENCES = Preferences()

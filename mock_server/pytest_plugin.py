@@ -7,7 +7,9 @@
         assert client.get(task.id).status == "completed"
 
 Each test gets a fresh mock (its own tasks, journal, rules and virtual clock) served on
-one loopback port shared by the session. Per test: ``@pytest.mark.nanobanana_mock(
+one loopback port shared by the session. The marker's ``api_key`` means what ``serve
+--api-key`` means: only that key (or those keys, given a list) is accepted, any other
+answers 401, and the handle's ``api_key`` is the first. Per test: ``@pytest.mark.nanobanana_mock(
 config=..., task_duration=..., seed=..., clock=..., api_key=...)``; session-wide: the ini
 options ``nanobanana_mock_config``, ``nanobanana_mock_task_duration``,
 ``nanobanana_mock_seed`` and ``nanobanana_mock_clock``.
@@ -24,6 +26,8 @@ import pytest
 from .testing import CallbackReceiver, MockHandle, ThreadedServer
 
 MARKER = "nanobanana_mock"
+# The test's mocks, so its callback receiver can wait for their journals.
+_MOCKS = pytest.StashKey[list[MockHandle]]()
 _SETTINGS = ("task_duration", "seed", "clock", "speed")
 
 
@@ -72,6 +76,16 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
     return options
 
 
+def _api_keys(value: Any) -> tuple[str, ...]:
+    """The marker's ``api_key``: as ``serve --api-key``, only these keys are accepted (a key or a list)."""
+    if value is None:
+        return ()
+    keys = (value,) if isinstance(value, str) else tuple(value) if isinstance(value, list | tuple) else None
+    if not keys or not all(isinstance(key, str) and key for key in keys):
+        raise pytest.UsageError(f"@pytest.mark.{MARKER}: api_key must be a key or a list of keys, not {value!r}")
+    return keys
+
+
 @pytest.fixture
 def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: ThreadedServer) -> Iterator[MockHandle]:
     """A fresh mock for this test, on a loopback port: see ``MockHandle`` for what it offers."""
@@ -81,17 +95,20 @@ def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: Thre
 
     options = _options(request)
     config_option = options.pop("config", None)
-    api_key = str(options.pop("api_key", "sk-test"))
+    api_keys = _api_keys(options.pop("api_key", None))
     if isinstance(config_option, dict):
         config = parse_config(config_option, "nanobanana_mock marker")
     elif config_option:
         config = load_config(config_option)
     else:
         config = MockConfig()
-    settings = Settings(**{**config.settings, **options}).with_changes(allow_callback_hosts=("127.0.0.1", "localhost"))
+    settings = Settings(**{**config.settings, **options}).with_changes(
+        allow_callback_hosts=("127.0.0.1", "localhost"), api_keys=api_keys
+    )
     app = create_app(settings, config=config)
     nanobanana_mock_server.mount(app)
-    handle = MockHandle(nanobanana_mock_server.url, api_key=api_key, app=app)
+    handle = MockHandle(nanobanana_mock_server.url, api_key=api_keys[0] if api_keys else "sk-test", app=app)
+    request.node.stash.setdefault(_MOCKS, []).append(handle)
     try:
         yield handle
     finally:
@@ -102,10 +119,13 @@ def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: Thre
 
 
 @pytest.fixture
-def nanobanana_callback_receiver() -> Iterator[CallbackReceiver]:
+def nanobanana_callback_receiver(request: pytest.FixtureRequest) -> Iterator[CallbackReceiver]:
     """A webhook receiver on loopback recording what the mock delivers; ``fail_next()`` and
-    ``hang_next()`` make it misbehave. Pass ``receiver.url`` as ``callback_url``."""
+    ``hang_next()`` make it misbehave. Pass ``receiver.url`` as ``callback_url``. Its
+    ``wait_for(n)`` returns once the test's ``nanobanana_mock`` has journalled n deliveries."""
+    mocks = request.node.stash.setdefault(_MOCKS, [])
     receiver = CallbackReceiver()
+    receiver.attach(lambda: [entry for mock in mocks for entry in mock.callbacks()] if mocks else None)
     try:
         yield receiver
     finally:

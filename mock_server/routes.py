@@ -5,10 +5,8 @@ routes share. Errors are raised as ``ApiError`` and rendered by one handler in `
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -25,13 +23,11 @@ from .api import (
 from .bodies import check_content_type, check_declared_length, parse_json
 from .context import MockContext
 from .errors import FileNotFound, TaskNotFound
-from .images import render_png
+from .images import parse_image_name, render_png, token_matches
 from .lifecycle import Status
 from .rules import Call
 from .spec import bundle_bytes
 from .tasks import render_json
-
-_IMAGE_NAME = re.compile(r"^(task-unified-[A-Za-z0-9-]{1,100})_(\d{1,3})\.png$")
 
 
 def context(request: Request) -> MockContext:
@@ -58,26 +54,32 @@ def files_base(request: Request, mock: MockContext) -> str:
 
 
 async def get_result_image(request: Request) -> Response:
-    """A result link: the PNG while the link lives (24 h of mock time), then 404."""
+    """A result link: the PNG while the link lives (24 h of mock time), then 404. A link
+    whose token is not its task's is unknown, whatever the task's state: nothing about a
+    task is told to whoever did not receive its link."""
     mock = context(request)
     call = Call("image", request.method, None, None, request.headers)
     await intercept(mock, call, None, request.scope.setdefault("state", {}))
-    match = _IMAGE_NAME.match(request.path_params["name"])
-    if match is None:
-        raise FileNotFound()
-    task_id, index = match.group(1), int(match.group(2))
+    parsed = parse_image_name(request.path_params["name"])
+    if parsed is None:
+        raise FileNotFound.unknown()
+    task_id, index, token = parsed
     try:
         task = mock.store.get_task(task_id)
     except TaskNotFound:
-        raise FileNotFound() from None
+        raise FileNotFound.unknown() from None
+    if not token_matches(token, task.link_token) or index >= task.plan.image_count:
+        raise FileNotFound.unknown()
     now = mock.clock.now()
-    if (
-        task.view(now).status is not Status.COMPLETED
-        or index >= task.plan.image_count
-        or now >= task.plan.finished_at + mock.settings.result_ttl
-    ):
-        raise FileNotFound()
-    png = await run_in_threadpool(render_png, f"{mock.random.seed}:{task_id}_{index}", task.size)
+    status = task.view(now).status
+    if status is Status.FAILED:
+        raise FileNotFound.task_failed()
+    if status is not Status.COMPLETED:
+        raise FileNotFound.not_ready()
+    if now >= task.plan.finished_at + mock.settings.result_ttl:
+        raise FileNotFound.expired()
+    # A few microseconds (images.py keeps the pixels per size): no thread pool needed.
+    png = render_png(f"{mock.random.seed}:{task_id}_{index}", task.size)
     return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=86400"})
 
 

@@ -20,7 +20,6 @@ condition holds, so the same seed and the same requests give the same answers.
 
 from __future__ import annotations
 
-import itertools
 import random
 import re
 from collections.abc import Mapping
@@ -234,20 +233,23 @@ class RuleBook:
         self.statuses = statuses
         self.seed = seed
         self._configured: Any = configured if configured is not None else []
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._random = random.Random(f"rules:{seed}")
         self.rules: list[Rule] = self.parse_many(self._configured, "rules")
 
     def parse_many(self, items: Any, where: str) -> list[Rule]:
+        """Build rules numbered from the next free id; the ids are used up only if all are good."""
         if not isinstance(items, list):
             raise RuleError(f"{where}: must be a list of rules")
-        return [
-            parse_rule(item, f"{where}[{index}]", f"rule-{next(self._ids)}", self.statuses)
+        rules = [
+            parse_rule(item, f"{where}[{index}]", f"rule-{self._next_id + index}", self.statuses)
             for index, item in enumerate(items)
         ]
+        self._next_id += len(rules)
+        return rules
 
     def add(self, items: list[Any]) -> list[Rule]:
-        """Add rules at the end, all or none: a bad rule leaves the book untouched."""
+        """Add rules at the end, all or none: a bad rule leaves the book (and its ids) untouched."""
         rules = self.parse_many(items, "rules")
         self.rules.extend(rules)
         return rules
@@ -262,7 +264,7 @@ class RuleBook:
 
     def reset(self) -> None:
         """Back to the configured rules, counters at zero, the random source replayed."""
-        self._ids = itertools.count(1)
+        self._next_id = 1
         self._random = random.Random(f"rules:{self.seed}")
         self.rules = self.parse_many(self._configured, "rules")
 

@@ -25,6 +25,7 @@ MAX_SPEED = 1_000_000
 """Fastest clock: a day of mock time in 0.09 s; faster ones overflow mock time within days."""
 CLOCKS = ("real", "virtual")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+HTTP_PARSERS = ("auto", "httptools", "h11")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,22 @@ class Settings:
     """Hosts callbacks may go to over http or https, private or not (``MOCK_ALLOW_CALLBACK_HOSTS=a,b``)."""
     callback_ca_file: str | None = None
     """PEM file of extra CAs trusted for https callback receivers."""
+    journal_max_bytes: int = 32 * MIB
+    """Bytes the request journal may hold (besides ``journal_capacity`` entries); the oldest go first."""
+    # What one connection may hold or send, and how serve stops (mock_server/connections.py, server.py).
+    max_header_bytes: int = 32 * 1024
+    """Most bytes of a request's line and headers: a longer request line answers 414, more 431."""
+    read_timeout: float = 10.0
+    """Seconds a request's headers have to arrive whole, and the longest its body may pause (then 408)."""
+    keep_alive_timeout: float = 5.0
+    """Seconds an idle connection stays open after an answer."""
+    max_connections: int = 1000
+    """Most connections open at once; a request on one more answers 503."""
+    shutdown_grace: float = 3.0
+    """Seconds requests in flight get to finish after SIGTERM or Ctrl-C; then their connections close."""
+    http_parser: str = "auto"
+    """``auto`` (httptools when installed, else h11), ``httptools`` or ``h11``."""
+
     tls: bool = False
     """``serve``: https with a certificate for localhost made by trustme."""
     tls_cert: str | None = None
@@ -202,6 +219,13 @@ _CHECKS: dict[str, Check] = {
     "tls_ca_out": _text(optional=True),
     "tls_ca_dir": _text(optional=True),
     "log_level": _choice(LOG_LEVELS),
+    "journal_max_bytes": _whole(1),
+    "max_header_bytes": _whole(1),
+    "read_timeout": _number(above=0, maximum=MAX_SECONDS),
+    "keep_alive_timeout": _number(above=0, maximum=MAX_SECONDS),
+    "max_connections": _whole(1),
+    "shutdown_grace": _number(above=0, maximum=MAX_SECONDS),
+    "http_parser": _choice(HTTP_PARSERS),
 }
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 
+from .images import image_name, new_link_token
 from .lifecycle import Failure, Plan, Status, View, end_early, make_plan, view
 from .outcomes import CALLER_FIXABLE, failure_for
 from .randomness import SeededRandom
@@ -42,12 +43,14 @@ class Task:
     callback_url: str | None = None
     estimated_time: int = 45
     credits: float = 1.6
+    # The secret part of the task's result links (never from the seeded source): see images.py.
+    link_token: bytes = field(default_factory=new_link_token, repr=False)
 
     def view(self, now: float) -> View:
         return view(self.plan, now)
 
     def image_names(self) -> list[str]:
-        return [f"{self.id}_{index}.png" for index in range(self.plan.image_count)]
+        return [image_name(self.id, index, self.link_token) for index in range(self.plan.image_count)]
 
 
 class TaskFactory:
@@ -73,10 +76,14 @@ class TaskFactory:
         duration: float | None = None,
         failure: Failure | None = None,
         stuck: bool = False,
+        wall: float | None = None,
     ) -> Task:
-        """A new task. Its id carries the second it was received; ``created`` is one second
-        later, as in the answers observed from the provider (never assume they are equal)."""
-        task_id = self.new_id(now)
+        """A new task, its plan starting at mock time ``now``. Its id carries the second it was
+        received and ``created`` is one second later, as in the answers observed from the
+        provider (never assume they are equal), both in ``wall`` time (``Clock.wall()``;
+        default ``now``), which a sped-up clock's ``now`` runs ahead of."""
+        stamp = now if wall is None else wall
+        task_id = self.new_id(stamp)
         plan = make_plan(
             now,
             self.duration if duration is None else duration,
@@ -89,7 +96,7 @@ class TaskFactory:
             id=task_id,
             key=sys.intern(key),
             model=sys.intern(MODEL_ALIASES.get(model, model)),
-            created=int(now) + 1,
+            created=int(stamp) + 1,
             size=sys.intern(size or "auto"),
             plan=plan,
             callback_url=callback_url,

@@ -10,11 +10,12 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -65,6 +66,8 @@ class ThreadedServer:
     def __init__(self, *, host: str = "127.0.0.1", ssl_certfile: str | None = None, ssl_keyfile: str | None = None):
         import uvicorn
 
+        from .connections import protocol_class
+
         self.host = host
         self.switch = SwitchableApp()
         self.port = free_port(host)
@@ -77,6 +80,8 @@ class ThreadedServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            http=protocol_class("auto"),  # serve's protocol: malformed HTTP answered in the envelope
+            ws="none",
             ssl_certfile=ssl_certfile,
             ssl_keyfile=ssl_keyfile,
         )
@@ -150,7 +155,9 @@ class MockHandle:
         return float(self._call("GET", "/__mock/clock")["now"])
 
     def advance(self, seconds: float) -> float:
-        """Move mock time forward; deliveries and retries that fall due are released."""
+        """Move mock time forward as if it passed continuously: every callback attempt, retry
+        and timeout falling due on the way runs at its own time, and this returns once they
+        are journalled."""
         return float(self._call("POST", "/__mock/clock/advance", json={"seconds": seconds})["now"])
 
     def add_rule(self, rule: dict[str, Any] | None = None, **members: Any) -> str:
@@ -199,19 +206,33 @@ class MockHandle:
             parts.append(token if value is True else f"{token}={value}")
         return {"Prefer": ", ".join(parts)}
 
+    def _listing(self, path: str, name: str, params: dict[str, Any], limit: int | None = None) -> list[dict[str, Any]]:
+        """Every item of a paged admin listing (or the newest ``limit``), oldest first."""
+        pages: list[list[dict[str, Any]]] = []
+        wanted = limit
+        while True:
+            if wanted is not None:
+                params = {**params, "limit": min(wanted, 1000)}
+            answer = self._call("GET", path, params=params)
+            pages.append(answer[name])
+            if wanted is not None:
+                wanted -= len(answer[name])
+            if answer.get("next_cursor") is None or (wanted is not None and wanted <= 0):
+                break
+            params = {**params, "cursor": answer["next_cursor"]}
+        return [item for page in reversed(pages) for item in page]
+
     def tasks(self, key: str | None = None) -> list[dict[str, Any]]:
-        params = {"key": key} if key else None
-        return list(self._call("GET", "/__mock/tasks", params=params)["tasks"])
+        return self._listing("/__mock/tasks", "tasks", {"key": key} if key else {})
 
     def requests(self, **filters: Any) -> list[dict[str, Any]]:
         """The request journal, oldest first (filters: method, path, key, status, limit)."""
-        params = {k: v for k, v in filters.items() if v is not None}
-        return list(self._call("GET", "/__mock/requests", params=params)["requests"])
+        params = {k: v for k, v in filters.items() if v is not None and k != "limit"}
+        return self._listing("/__mock/requests", "requests", params, filters.get("limit"))
 
     def callbacks(self, task_id: str | None = None) -> list[dict[str, Any]]:
         """Every callback delivery attempt the mock made."""
-        params = {"task_id": task_id} if task_id else None
-        return list(self._call("GET", "/__mock/callbacks", params=params)["callbacks"])
+        return self._listing("/__mock/callbacks", "callbacks", {"task_id": task_id} if task_id else {})
 
     def reset(self) -> None:
         self._call("POST", "/__mock/reset")
@@ -236,9 +257,16 @@ class CallbackReceiver:
 
     Usage::
 
+        receiver.attach(mock)           # wait_for() also waits for the mock's journal
         receiver.fail_next(2)           # the next two deliveries answer 500
         receiver.hang_next(1)           # the next delivery gets no answer until release()
-        receiver.wait_for(3)            # block until three deliveries have arrived
+        receiver.wait_for(3)            # block until three deliveries are done
+
+    A delivery is recorded once its answer has been sent. With a mock attached (the pytest
+    plugin attaches the test's ``nanobanana_mock``), ``wait_for(n)`` returns only once the
+    mock has also finished handling n deliveries to this receiver (each has its entry in
+    the callback journal, its retry booked), so a test's next ``advance()`` cannot land
+    between the receiver's answer and the mock reading it.
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
@@ -247,6 +275,7 @@ class CallbackReceiver:
         self._hangs = 0
         self._release = threading.Event()
         self._arrived = threading.Condition()
+        self._journals: list[Callable[[], list[dict[str, Any]]]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -258,21 +287,26 @@ class CallbackReceiver:
                 status, hang = receiver._next_answer()
                 if hang:
                     receiver._release.wait(timeout=30)
-                with receiver._arrived:
-                    receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body, status))
-                    receiver._arrived.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"{}")
+                    self.wfile.flush()
+                finally:
+                    with receiver._arrived:
+                        receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body, status))
+                        receiver._arrived.notify_all()
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
-        self.url = f"http://{host}:{self._server.server_address[1]}/webhook"
+        self.host = host
+        self.port = int(self._server.server_address[1])
+        self.url = f"http://{host}:{self.port}/webhook"
         self._thread = threading.Thread(target=self._server.serve_forever, name="callback-receiver", daemon=True)
         self._thread.start()
 
@@ -297,11 +331,43 @@ class CallbackReceiver:
     def release(self) -> None:
         self._release.set()
 
+    def attach(self, mock: MockHandle | Callable[[], list[dict[str, Any]] | None]) -> None:
+        """Let ``wait_for()`` also wait for this mock's callback journal (a ``MockHandle``, or
+        a function returning journal entries, or None while there is no mock to wait for)."""
+        self._journals.append(mock.callbacks if isinstance(mock, MockHandle) else mock)
+
+    def _handled(self) -> int | None:
+        """Deliveries to this receiver that the attached mocks have journalled (None: no mock)."""
+        journals = [entries for entries in (journal() for journal in self._journals) if entries is not None]
+        if not journals:
+            return None
+        return sum(1 for entries in journals for entry in entries if self._is_mine(entry))
+
+    def _is_mine(self, entry: dict[str, Any]) -> bool:
+        if entry.get("kind") not in ("attempt", "duplicate") or entry.get("result") not in ("delivered", "failed"):
+            return False
+        try:
+            target = urlsplit(str(entry.get("url")))
+            port = target.port
+        except ValueError:
+            return False
+        return port == self.port and target.hostname in {self.host, "127.0.0.1", "localhost", "::1"}
+
     def wait_for(self, count: int, timeout: float = 5.0) -> list[Delivery]:
-        """Block until ``count`` deliveries have arrived (or fail after ``timeout`` real seconds)."""
+        """Block until ``count`` deliveries are done: answered here and, with a mock attached,
+        journalled by the mock (or fail after ``timeout`` real seconds)."""
+        deadline = time.monotonic() + timeout
         with self._arrived:
             if not self._arrived.wait_for(lambda: len(self.deliveries) >= count, timeout=timeout):
                 raise AssertionError(f"expected {count} callback deliveries, got {len(self.deliveries)}")
+        handled = self._handled()
+        if handled is not None:
+            while handled < count:
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"{count} deliveries arrived, but the mock has finished handling {handled}")
+                time.sleep(0.005)
+                handled = self._handled() or 0
+        with self._arrived:
             return list(self.deliveries)
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ Each violation becomes ``InvalidRequest`` with a message and ``param`` naming th
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import jsonschema_rs
@@ -23,6 +23,7 @@ from openapi_core import OpenAPI
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
+from .callback_safety import HTTPS_ONLY
 from .errors import InvalidRequest, InvalidTaskId, Unauthorized
 
 TASK_ID_PREFIX = "task-unified-"
@@ -35,7 +36,7 @@ _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", in
 _KEYWORD_RANK = {"required": 0, "type": 1, "enum": 2, "const": 2}
 _PATTERN_HINTS = {
     "image_urls": "image links must be .jpeg, .jpg, .png or .webp files",
-    "callback_url": "callback URLs must use https",
+    "callback_url": HTTPS_ONLY,
 }
 
 
@@ -62,8 +63,9 @@ def _clip(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def explain(error: ValidationError) -> InvalidRequest:
-    """Turn one jsonschema error into the provider's 400, naming the field."""
+def explain(error: ValidationError, extra_values: Mapping[str, Iterable[str]] | None = None) -> InvalidRequest:
+    """Turn one jsonschema error into the provider's 400, naming the field. ``extra_values``
+    are values a field accepts beyond its enum (``--extra-model``): an enum refusal lists them too."""
     keyword = error.validator
     path = list(error.absolute_path)
     if keyword == "required":
@@ -79,7 +81,9 @@ def explain(error: ValidationError) -> InvalidRequest:
     if keyword == "type":
         message = f"Invalid type for '{field}': expected {error.validator_value}, got {_describe(value)}"
     elif keyword == "enum":
-        allowed = ", ".join(str(item) for item in error.validator_value)
+        accepted = [str(item) for item in error.validator_value]
+        accepted += [item for item in (extra_values or {}).get(field, ()) if item not in accepted]
+        allowed = ", ".join(accepted)
         message = f"Invalid value for '{field}': {_clip(value)}. Supported values are: {allowed}"
     elif keyword == "maxLength":
         message = f"'{field}' is too long: {len(value)} characters, at most {error.validator_value} allowed"
@@ -133,8 +137,11 @@ class RequestValidator:
                         _plain(resolved.contents), formats={"uri": is_uri}, validate_formats=True
                     )
 
-    def validate_body(self, operation_id: str, payload: Any) -> None:
-        """Raise ``InvalidRequest`` naming the first offending field, if any."""
+    def validate_body(
+        self, operation_id: str, payload: Any, *, extra_values: Mapping[str, Iterable[str]] | None = None
+    ) -> None:
+        """Raise ``InvalidRequest`` naming the first offending field, if any; ``extra_values``
+        (by field) are accepted beyond the spec's enums, and named when a value is refused."""
         if self._fast[operation_id].is_valid(payload):
             return
         validator = self._bodies[operation_id].validator
@@ -142,7 +149,7 @@ class RequestValidator:
             return
         error = _first(validator.iter_errors(payload))
         if error is not None:
-            raise explain(error)
+            raise explain(error, extra_values)
 
 
 def _plain(value: Any) -> Any:
@@ -152,6 +159,21 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
     return value
+
+
+def authorization_of(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The one ``Authorization`` header of a request, or None; two or more are an ambiguous
+    credential (``Unauthorized``): servers and proxies disagree on which one counts, so the
+    mock accepts neither. The API and the journal both decide through this function."""
+    found: str | None = None
+    for name, value in headers:
+        if name == b"authorization":
+            if found is not None:
+                raise Unauthorized(
+                    "Ambiguous credentials: the request has more than one Authorization header; send exactly one"
+                )
+            found = value.decode("latin-1")
+    return found
 
 
 def bearer_key(header: str | None) -> str:

@@ -67,7 +67,7 @@ def client_factory(checker: ResponseChecker) -> Callable[[Starlette], httpx.Asyn
 
         return httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app),
-            base_url="http://testserver",
+            base_url="http://localhost",
             event_hooks={"response": [validate]},
         )
 

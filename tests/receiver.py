@@ -6,6 +6,7 @@ Each call takes the next answer from the script (then ``default``):
     "hang"                   read the request, never answer (until the receiver closes)
     "reset"                  read the request, then reset the connection
     "close"                  read the request, then close without a word
+    "slow"                   read the request, then answer 500 after 0.2 real seconds
 """
 
 from __future__ import annotations
@@ -85,6 +86,10 @@ class Receiver:
                 writer.transport.abort()
             elif answer == "close":
                 pass
+            elif answer == "slow":
+                await asyncio.sleep(0.2)
+                writer.write(b"HTTP/1.1 500 X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                await writer.drain()
             else:
                 extra = "Location: https://elsewhere.example/hook\r\n" if 300 <= int(answer) < 400 else ""
                 writer.write(f"HTTP/1.1 {answer} X\r\nContent-Length: 2\r\n{extra}Connection: close\r\n\r\nok".encode())

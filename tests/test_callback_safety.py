@@ -75,7 +75,10 @@ def fixed_resolver(*answers: list[str]) -> Callable[[str, int], Any]:
 @pytest.mark.parametrize(
     ("url", "reason"),
     [
-        ("http://hooks.example.com/done", "callback URLs must use https"),
+        (
+            "http://hooks.example.com/done",
+            "callback URLs must use https (for a local http receiver, start the mock with --allow-callback-host HOST)",
+        ),
         ("https://x.test/" + "a" * 2040, "at most 2048 allowed"),
         ("HTTPS://127.0.0.1/hook", "127.0.0.1 is a loopback address"),
         ("https://127.8.9.10:8443/hook", "loopback address"),
@@ -120,6 +123,7 @@ def fixed_resolver(*answers: list[str]) -> Callable[[str, int], Any]:
         ("https://1.2.3.4.5/hook", "not a valid IPv4 address"),
         ("https://999.1.1.1/hook", "not a valid IPv4 address"),
         ("https://hooks.example.com:0/hook", "port 0 is not a valid port"),
+        ("http://127.0.0.1:9000/hook", "for a local http receiver, start the mock with --allow-callback-host HOST"),
     ],
 )
 async def test_create__refuses_callback_urls_the_provider_refuses(

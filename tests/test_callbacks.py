@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 
 from mock_server import Settings, SystemClock, VirtualClock, create_app
 from mock_server.app import mock_of
+from mock_server.callback_rules import CallbackBehaviour
 from mock_server.callback_safety import CallbackPolicy
 from mock_server.callbacks import CallbackQueue
 from mock_server.randomness import SeededRandom
@@ -144,7 +145,7 @@ async def test_delivery__a_2xx_receiver_gets_exactly_one_call_with_the_poll_body
     poll = await http.get(f"/v1/tasks/{task_id}", headers=AUTH)
     assert call.body == poll.content  # byte for byte what the owner's poll answers
     assert call.json()["status"] == "completed"
-    assert call.json()["results"][0].startswith("http://testserver/files/images/")
+    assert call.json()["results"][0].startswith("http://localhost/files/images/")
     [entry] = await journalled(http, task_id, 1)
     assert entry | {"id": 0} == {
         "id": 0,
@@ -301,6 +302,129 @@ async def test_delivery__result_links_use_the_public_url(
         clock.advance(10)
         await until(lambda: len(receiver.calls) == 1, "the callback")
     assert receiver.calls[0].json()["results"][0].startswith("https://mock.example/files/images/")
+
+
+async def test_queue__past_capacity_forgets_the_oldest_finished_deliveries_never_a_pending_one(
+    clock: VirtualClock,
+) -> None:
+    policy = CallbackPolicy(["127.0.0.1"])
+    queue = CallbackQueue(clock, policy, capacity=3)
+    factory = TaskFactory(SeededRandom(1), duration=5, estimated_time=45, credits=1.6)
+    target = policy.parse("http://127.0.0.1:9/hook")
+
+    def add(*, stuck: bool = False, drop: bool = False) -> str:
+        task = factory.create_task(key="k", model="nano-banana-beta", now=clock.now(), stuck=stuck)
+        queue.schedule(task, target, "http://mock.test", CallbackBehaviour(drop=drop))
+        return task.id
+
+    dropped = [add(drop=True), add(drop=True)]
+    await queue.advance(5)
+    assert [queue.delivery(task_id).state for task_id in dropped] == ["dropped", "dropped"]  # type: ignore[union-attr]
+    pending = [add(stuck=True), add(stuck=True)]
+    assert [d.task.id for d in queue.deliveries()] == [dropped[1], *pending]  # the oldest finished went first
+    pending += [add(stuck=True), add(stuck=True)]
+    assert [d.task.id for d in queue.deliveries()] == pending  # over capacity, but nothing finished to forget
+    await queue.aclose(grace=0)
+
+
+# -- one advance, many events -----------------------------------------------------------------
+
+
+def attempt_times(entries: list[dict[str, Any]]) -> list[tuple[float, float, str]]:
+    return [(e["time"] - START, e["late_ms"], e["next"]["action"]) for e in entries]
+
+
+async def test_queue__one_stepped_advance_runs_the_attempt_and_every_retry_at_its_own_time(
+    clock: VirtualClock, receivers: MakeReceiver
+) -> None:
+    receiver = await receivers(default=500)
+    policy = CallbackPolicy(["127.0.0.1"])
+    queue = CallbackQueue(clock, policy)
+    factory = TaskFactory(SeededRandom(1), duration=10, estimated_time=45, credits=1.6)
+    task = factory.create_task(key="k", model="nano-banana-beta", now=clock.now(), callback_url=receiver.url)
+    queue.schedule(task, policy.parse(receiver.url), "http://mock.test/")
+    assert await queue.advance(60) == START + 60
+    assert attempt_times(queue.journal.entries()) == [
+        (10, 0.0, "retry"),
+        (11, 0.0, "retry"),
+        (13, 0.0, "retry"),
+        (17, 0.0, "gave_up"),
+    ]
+    assert [call.mock_time - START for call in receiver.calls] == [10, 11, 13, 17]
+    assert await queue.aclose() == 0
+
+
+async def test_admin_advance__releases_every_retry_of_a_refused_connection_in_one_call(
+    http: httpx.AsyncClient,
+) -> None:
+    task_id = await create(http, "http://127.0.0.1:9/hook")  # discard port: nothing listens
+    answer = await http.post("/__mock/clock/advance", json={"seconds": 60})
+    assert answer.json()["now"] == START + 60
+    entries = await journal(http, task_id)  # complete when the advance answers: no waiting
+    assert attempt_times(entries) == [(10, 0.0, "retry"), (11, 0.0, "retry"), (13, 0.0, "retry"), (17, 0.0, "gave_up")]
+    assert {entry["error"] for entry in entries} == {"connection refused"}
+
+
+async def test_admin_advance__times_out_a_hanging_receiver_and_retries_within_one_call(
+    callback_app: Callable[..., Starlette],
+    client_factory: Callable[[Starlette], httpx.AsyncClient],
+    receivers: MakeReceiver,
+) -> None:
+    receiver = await receivers(default="hang")
+    app = callback_app()
+    mock_of(app).callbacks.scheduler.settle = 0.1  # how long an unanswered attempt is given before time moves
+    async with client_factory(app) as client:
+        task_id = await create(client, receiver.url)
+        await client.post("/__mock/clock/advance", json={"seconds": 60})
+        entries = await journal(client, task_id)
+    assert attempt_times(entries) == [(10, 0.0, "retry"), (21, 0.0, "retry"), (33, 0.0, "retry"), (47, 0.0, "gave_up")]
+    timeouts = {(entry["error"], entry["duration_ms"]) for entry in entries}
+    assert timeouts == {("timeout: no answer within 10 s", 10_000.0)}
+
+
+async def test_admin_advance__runs_a_retry_then_its_duplicate_and_a_late_delivery_in_one_call(
+    http: httpx.AsyncClient, receivers: MakeReceiver
+) -> None:
+    receiver = await receivers(500)
+    await http.post("/__mock/rules", json={"match": {"route": "create"}, "callback": {"duplicates": 1}, "times": 1})
+    retried = await create(http, receiver.url)
+    await http.post("/__mock/rules", json={"match": {"route": "create"}, "callback": {"delay": 30}})
+    late = await create(http, receiver.url, headers={"Prefer": "task-duration=5"})
+    await http.post("/__mock/clock/advance", json={"seconds": 60})
+    entries = (await http.get("/__mock/callbacks")).json()["callbacks"]
+    assert [(e["task_id"], e["kind"], e["time"] - START, e["late_ms"], e["result"]) for e in entries] == [
+        (retried, "attempt", 10, 0.0, "failed"),
+        (retried, "attempt", 11, 0.0, "delivered"),
+        (retried, "duplicate", 11, 0.0, "delivered"),
+        (late, "attempt", 35, 0.0, "delivered"),
+    ]
+
+
+async def test_delivery__a_late_attempt_books_its_retry_from_when_it_was_due(
+    http: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    """A plain jump runs the attempt late; its retry still counts from the due time."""
+    task_id = await create(http, "http://127.0.0.1:9/hook")
+    clock.advance(15)
+    first = (await journalled(http, task_id, 1))[0]
+    assert (first["scheduled_at"], first["late_ms"]) == (FINISH, 5000.0)
+    assert first["next"] == {"action": "retry", "at": FINISH + 1, "in": 1.0}
+
+
+async def test_admin_advance__lets_an_attempt_in_flight_finish_before_time_moves(
+    http: httpx.AsyncClient, clock: VirtualClock, receivers: MakeReceiver
+) -> None:
+    """The plugin's flaky story: an advance(1) sent while attempt 1's answer is on its way."""
+    receiver = await receivers("slow", 200)
+    task_id = await create(http, receiver.url)
+    clock.advance(10)
+    await until(lambda: len(receiver.calls) == 1, "attempt 1 to arrive")  # its answer comes 0.2 s later
+    await http.post("/__mock/clock/advance", json={"seconds": 1})
+    entries = await journal(http, task_id)
+    assert [(e["time"] - START, e["status"], e["result"]) for e in entries] == [
+        (10, 500, "failed"),
+        (11, 200, "delivered"),
+    ]
 
 
 # -- TLS -----------------------------------------------------------------------------------

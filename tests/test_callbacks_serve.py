@@ -16,15 +16,16 @@ import httpx
 import pytest
 
 from tests.conftest import AUTH, CREATE, body
-from tests.servers import BANNER, ROOT, stop
+from tests.servers import BANNER, ROOT, running, stop
 
 
 class _Hook(BaseHTTPRequestHandler):
     calls: list[bytes] = []
+    status = 200
 
     def do_POST(self) -> None:  # noqa: N802 (the stdlib's name)
         self.calls.append(self.rfile.read(int(self.headers["Content-Length"])))
-        self.send_response(200)
+        self.send_response(self.status)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -33,9 +34,10 @@ class _Hook(BaseHTTPRequestHandler):
 
 
 @pytest.fixture
-def hook() -> Iterator[tuple[str, list[bytes]]]:
+def hook(request: pytest.FixtureRequest) -> Iterator[tuple[str, list[bytes]]]:
+    """A receiver on loopback answering ``status`` (indirect parameter; default 200)."""
     calls: list[bytes] = []
-    handler = type("Hook", (_Hook,), {"calls": calls})
+    handler = type("Hook", (_Hook,), {"calls": calls, "status": getattr(request, "param", 200)})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -99,3 +101,22 @@ def test_serve__refuses_a_ca_file_that_holds_no_ca(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "--callback-ca-file" in result.stderr
+
+
+@pytest.mark.parametrize("hook", [503], indirect=True)
+def test_serve__one_advance_runs_the_attempt_and_every_retry_at_its_own_time(hook: tuple[str, list[bytes]]) -> None:
+    url, calls = hook
+    with running("--clock", "virtual", "--task-duration", "10", "--allow-callback-host", "127.0.0.1") as base:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            created = http.post(CREATE, json=body(callback_url=url), headers=AUTH).json()
+            start = http.get("/__mock/clock").json()["now"]
+            http.post("/__mock/clock/advance", json={"seconds": 60}).raise_for_status()
+            entries = http.get("/__mock/callbacks", params={"task_id": created["id"]}).json()["callbacks"]
+    assert [(e["time"] - start, e["late_ms"], e["status"]) for e in entries] == [
+        (10, 0.0, 503),
+        (11, 0.0, 503),
+        (13, 0.0, 503),
+        (17, 0.0, 503),
+    ]
+    assert entries[-1]["next"] == {"action": "gave_up"}
+    assert len(calls) == 4

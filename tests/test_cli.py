@@ -664,3 +664,26 @@ def test_serve_tls__a_ca_dir_that_is_a_file_is_named(tmp_path: Path, capsys: pyt
     assert capsys.readouterr().err == (
         f"nanobanana-mock: --tls-ca-dir {blocker}: cannot keep the CA there: {blocker} is a file, not a folder\n"
     )
+
+
+def test_serve__connection_options_reach_the_settings() -> None:
+    from mock_server.cli import build_parser, settings_from
+    from mock_server.config import MockConfig
+
+    args = build_parser().parse_args(
+        ["serve", "--max-header-bytes", "8192", "--read-timeout", "2", "--keep-alive-timeout", "1.5"]
+        + ["--max-connections", "9", "--shutdown-grace", "4", "--http-parser", "h11"]
+    )
+    settings = settings_from(MockConfig(), args, environ={"MOCK_MAX_CONNECTIONS": "3", "MOCK_SHUTDOWN_GRACE": "8"})
+    assert (settings.max_header_bytes, settings.read_timeout, settings.keep_alive_timeout) == (8192, 2.0, 1.5)
+    assert (settings.max_connections, settings.shutdown_grace, settings.http_parser) == (9, 4.0, "h11")
+    from_env = settings_from(MockConfig(), build_parser().parse_args(["serve"]), environ={"MOCK_MAX_CONNECTIONS": "3"})
+    assert from_env.max_connections == 3
+
+
+@pytest.mark.parametrize("option", ["--max-connections", "--max-header-bytes"])
+def test_serve__refuses_a_limit_below_one(option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", option, "0"])
+    assert exited.value.code == 2
+    assert f"argument {option}: must be a whole number 1 or more, got 0" in capsys.readouterr().err

@@ -176,3 +176,25 @@ def test_run_scenario__skips_callback_scenarios_without_a_receiver_variable() ->
     scenario = select(["callback_late"])[0]
     result = run_scenario(scenario, GauntletOptions(command=["true"], base_url_env="URL"))
     assert (result.behaviour, result.skipped) == (None, "needs --callback-url-env")
+
+
+SEED_2_64_CLIENT = """
+import os, urllib.request
+request = urllib.request.Request(
+    os.environ["URL"] + "/v1/images/generations",
+    data=b'{"model": "nano-banana-beta", "prompt": "x", "seed": 18446744073709551616}',
+    headers={"Authorization": "Bearer sk-gauntlet", "Content-Type": "application/json"},
+)
+try:
+    urllib.request.urlopen(request, timeout=10)
+except OSError:
+    pass
+"""
+
+
+def test_run_scenario__reports_a_client_whose_body_json_renderers_cannot_carry() -> None:
+    """A create with ``"seed": 2**64`` once made the journal answer 500 and the gauntlet exit 1."""
+    command = [sys.executable, "-c", SEED_2_64_CLIENT]
+    result = run_scenario(select(["happy"])[0], GauntletOptions(command=command, base_url_env="URL", timeout=20))
+    assert result.behaviour is not None
+    assert (result.behaviour.exit_code, result.behaviour.creates) == (0, 1)

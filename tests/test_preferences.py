@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -34,6 +35,56 @@ async def test_code__query_answers_its_documented_example(client: httpx.AsyncCli
     response = await client.get(QUERY, headers={**AUTH, "Prefer": f"code={status}"})
     assert response.status_code == status
     assert response.json() == example("/v1/tasks/{task_id}", "get", status)
+
+
+@pytest.mark.parametrize(("path", "status"), [(CREATE, s) for s in (400, 401, 402, 403, 429, 500)] + [(QUERY, 404)])
+async def test_code__says_it_was_applied(client: httpx.AsyncClient, path: str, status: int) -> None:
+    method = client.post if path == CREATE else client.get
+    kwargs = {"json": body()} if path == CREATE else {}
+    response = await method(path, headers={**AUTH, "Prefer": f"code={status}, task-stuck"}, **kwargs)
+    assert response.status_code == status
+    assert response.headers["preference-applied"] == f"code={status}"  # no task: task-stuck was not applied
+
+
+@pytest.mark.parametrize("path", [CREATE, QUERY])
+async def test_code_429__carries_retry_after_as_a_real_429_does(client: httpx.AsyncClient, path: str) -> None:
+    method = client.post if path == CREATE else client.get
+    kwargs = {"json": body()} if path == CREATE else {}
+    response = await method(path, headers={**AUTH, "Prefer": "code=429"}, **kwargs)
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "1"
+
+
+async def test_code__other_forced_statuses_carry_no_retry_after(client: httpx.AsyncClient) -> None:
+    for status in (400, 401, 402, 403, 500):
+        response = await client.post(CREATE, json=body(), headers={**AUTH, "Prefer": f"code={status}"})
+        assert "retry-after" not in response.headers
+
+
+async def test_code__waits_delay_ms_first_and_says_so(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+    sleep = asyncio.sleep
+
+    async def recorded(seconds: float, *args: object) -> None:
+        slept.append(seconds)
+        await sleep(0)
+
+    monkeypatch.setattr(asyncio, "sleep", recorded)
+    response = await client.post(CREATE, json=body(), headers={**AUTH, "Prefer": "code=500, delay-ms=100"})
+    assert 0.1 in slept
+    assert response.status_code == 500
+    assert response.headers["preference-applied"] == "code=500, delay-ms=100"
+
+
+async def test_query__says_what_it_applied(client: httpx.AsyncClient) -> None:
+    task = (await client.post(CREATE, json=body(), headers=AUTH)).json()
+    polled = await client.get(f"/v1/tasks/{task['id']}", headers={**AUTH, "Prefer": "code=200, task-stuck"})
+    assert polled.status_code == 200
+    assert polled.headers["preference-applied"] == "code=200"
+    plain = await client.get(f"/v1/tasks/{task['id']}", headers=AUTH)
+    assert "preference-applied" not in plain.headers
 
 
 async def test_code__works_without_auth_as_prism_does(client: httpx.AsyncClient) -> None:

@@ -68,6 +68,27 @@ def test_marker__sets_duration_key_and_accounts(nanobanana_mock: MockHandle) -> 
         assert http.get(f"/v1/tasks/{task['id']}").json()["status"] == "completed"
 
 
+@pytest.mark.nanobanana_mock(api_key="sk-mine")
+def test_marker__api_key_is_the_only_key_accepted_as_with_serve_api_key(nanobanana_mock: MockHandle) -> None:
+    with httpx.Client(base_url=nanobanana_mock.base_url) as http:
+        assert http.post(CREATE, json=BODY, headers={"Authorization": "Bearer sk-mine"}).status_code == 200
+        other = http.post(CREATE, json=BODY, headers={"Authorization": "Bearer sk-other"})
+        assert (other.status_code, other.json()["error"]["code"]) == (401, "unauthorized")
+
+
+@pytest.mark.nanobanana_mock(api_key=["sk-one", "sk-two"])
+def test_marker__api_key_takes_a_list_the_handle_holds_the_first(nanobanana_mock: MockHandle) -> None:
+    assert nanobanana_mock.api_key == "sk-one"
+    with httpx.Client(base_url=nanobanana_mock.base_url) as http:
+        for key, status in (("sk-one", 200), ("sk-two", 200), ("sk-three", 401)):
+            assert http.post(CREATE, json=BODY, headers={"Authorization": f"Bearer {key}"}).status_code == status
+
+
+def test_fixture__without_api_key_any_key_works(nanobanana_mock: MockHandle) -> None:
+    with httpx.Client(base_url=nanobanana_mock.base_url) as http:
+        assert http.post(CREATE, json=BODY, headers={"Authorization": "Bearer sk-whatever"}).status_code == 200
+
+
 def test_callback_receiver__records_and_fails_on_command(nanobanana_callback_receiver: CallbackReceiver) -> None:
     receiver = nanobanana_callback_receiver
     receiver.fail_next(1, status=503)
@@ -77,6 +98,29 @@ def test_callback_receiver__records_and_fails_on_command(nanobanana_callback_rec
     deliveries = receiver.wait_for(2)
     assert [d.json() for d in deliveries] == [{"n": 1}, {"n": 2}]
     assert [d.answered for d in deliveries] == [503, 200]
+
+
+def test_callback_receiver__wait_for_waits_until_the_attached_mock_has_journalled_each_delivery() -> None:
+    receiver = CallbackReceiver()
+    reads: list[int] = []
+
+    def journal() -> list[dict[str, object]]:
+        reads.append(1)
+        entry = {"kind": "attempt", "result": "failed", "url": receiver.url}
+        return [entry] if len(reads) >= 3 else []  # the mock journals the answer a moment later
+
+    receiver.attach(journal)
+    try:
+        with httpx.Client() as http:
+            http.post(receiver.url, json={"n": 1})
+        assert len(receiver.wait_for(1)) == 1
+        assert len(reads) == 3
+        elsewhere = {"kind": "attempt", "result": "failed", "url": "http://127.0.0.1:1/webhook"}
+        receiver._journals[:] = [lambda: [elsewhere]]
+        with pytest.raises(AssertionError, match="finished handling 0"):
+            receiver.wait_for(1, timeout=0.05)
+    finally:
+        receiver.close()
 
 
 def test_ini_options__apply_to_every_test(pytester: pytest.Pytester) -> None:

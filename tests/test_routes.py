@@ -321,7 +321,7 @@ async def test_results__are_pngs_at_the_requested_ratio(
     task = await create(client, size=size)
     clock.advance(10)
     link = (await poll(client, task["id"])).json()["results"][0]
-    assert link.startswith("http://testserver/files/images/")
+    assert link.startswith("http://localhost/files/images/")
     image = await client.get(link)
     assert image.status_code == 200
     assert image.headers["content-type"] == "image/png"
@@ -346,6 +346,105 @@ async def test_results__links_do_not_exist_before_completion(client: httpx.Async
         response = await client.get(f"/files/images/{name}")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "file_not_found"
+        assert "expired" not in response.json()["error"]["message"]
+
+
+def _link_of(app: Starlette, task_id: str) -> str:
+    """A task's result link as its owner will receive it (read from the store: the API
+    shows links only once the task has completed)."""
+    return "/files/images/" + app.state.mock.store.get_task(task_id).image_names()[0]
+
+
+async def test_results__a_pending_tasks_link_says_not_ready_yet(
+    app: Starlette, client: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    task = await create(client)
+    for advance in (0.0, 5.0):  # pending, then processing
+        clock.advance(advance)
+        response = await client.get(_link_of(app, task["id"]))
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "file_not_found"
+        assert "not ready yet" in response.json()["error"]["message"]
+        assert "expired" not in response.json()["error"]["message"]
+    clock.advance(5.0)
+    assert (await client.get(_link_of(app, task["id"]))).status_code == 200
+
+
+async def test_results__a_failed_tasks_link_says_it_failed(
+    app: Starlette, client: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    created = await client.post(CREATE, json=body(), headers={**AUTH, "Prefer": "task-error=service_error"})
+    clock.advance(10)
+    response = await client.get(_link_of(app, created.json()["id"]))
+    assert response.status_code == 404
+    assert response.json()["error"]["message"] == "File not found: the task failed, so it has no result images"
+
+
+async def test_results__an_expired_link_says_expired(
+    app_factory: Callable[..., Starlette],
+    client_factory: Callable[[Starlette], httpx.AsyncClient],
+    clock: VirtualClock,
+) -> None:
+    # The task must outlive its link to tell "expired" apart from "no such link": with the
+    # default retention both end at the same moment, and the task's 404 comes first.
+    async with client_factory(app_factory(retention=2 * 86_400)) as client:
+        task = await create(client)
+        clock.advance(10)
+        link = (await poll(client, task["id"])).json()["results"][0]
+        clock.advance(86_400)
+        assert "expired" in (await client.get(link)).json()["error"]["message"]
+
+
+async def test_results__links_are_stable_across_polls(client: httpx.AsyncClient, clock: VirtualClock) -> None:
+    task = await create(client)
+    clock.advance(10)
+    first = (await poll(client, task["id"])).json()
+    clock.advance(100)
+    again = (await poll(client, task["id"])).json()
+    assert again["results"] == first["results"]
+    assert again["result_data"] == first["result_data"]
+
+
+async def test_results__links_cannot_be_predicted_from_the_seed(
+    app_factory, client_factory, clock: VirtualClock
+) -> None:
+    # Issue 10: knowing the printed seed, key B predicted key A's task ids and fetched their
+    # images through links made of the id alone. Ids still replay with the seed; links must not.
+    from mock_server.randomness import SeededRandom
+
+    app = app_factory(seed=99)
+    predicted = SeededRandom(99)
+    async with client_factory(app) as http:
+        ids = [(await create(http))["id"] for _ in range(3)]
+        assert ids == [f"task-unified-{int(START)}-{predicted.token(8)}" for _ in ids]
+        clock.advance(10)
+        links = [(await poll(http, task_id)).json()["results"][0] for task_id in ids]
+        for task_id, link in zip(ids, links, strict=True):
+            assert (await http.get(link)).status_code == 200
+            for guess in (f"{task_id}_0.png", f"{task_id}_0-{'0' * 32}.png", link.rsplit("/", 1)[1].upper()):
+                response = await http.get(f"/files/images/{guess}")
+                assert response.status_code == 404, guess
+                assert response.json()["error"]["message"] == "File not found: no result image has this link"
+            assert task_id in link
+            token = link.rsplit("-", 1)[1].removesuffix(".png")
+            assert len(token) == 32 and token not in "".join(ids)
+    async with client_factory(app_factory(seed=99)) as http:  # the same seed, the same requests
+        replayed = [(await create(http))["id"] for _ in range(3)]
+        clock.advance(10)
+        assert [task_id.rsplit("-", 1)[1] for task_id in replayed] == [task_id.rsplit("-", 1)[1] for task_id in ids]
+        new_links = [(await poll(http, task_id)).json()["results"][0] for task_id in replayed]
+        assert {link.rsplit("-", 1)[1] for link in new_links}.isdisjoint(link.rsplit("-", 1)[1] for link in links)
+
+
+async def test_results__a_link_is_another_tasks_only_with_its_own_token(
+    app: Starlette, client: httpx.AsyncClient, clock: VirtualClock
+) -> None:
+    first, second = await create(client), await create(client)
+    clock.advance(10)
+    link = (await poll(client, first["id"])).json()["results"][0]
+    swapped = link.replace(first["id"], second["id"])
+    assert (await client.get(swapped)).status_code == 404
+    assert (await client.get(link)).status_code == 200
 
 
 async def test_results__use_the_public_url_when_set(app_factory, client_factory, clock: VirtualClock) -> None:
@@ -410,8 +509,8 @@ async def test_idempotency_key__a_retried_create_answers_the_same_task(client: h
 
 
 async def test_double_slashes__are_merged_as_front_proxies_do(client: httpx.AsyncClient) -> None:
-    task = (await client.post("http://testserver//v1/images/generations", json=body(), headers=AUTH)).json()
-    assert (await client.get(f"http://testserver/v1//tasks/{task['id']}", headers=AUTH)).json()["id"] == task["id"]
+    task = (await client.post("http://localhost//v1/images/generations", json=body(), headers=AUTH)).json()
+    assert (await client.get(f"http://localhost/v1//tasks/{task['id']}", headers=AUTH)).json()["id"] == task["id"]
 
 
 async def test_extra_models__are_accepted_and_echoed_when_asked(
@@ -423,6 +522,9 @@ async def test_extra_models__are_accepted_and_echoed_when_asked(
         refused = await http.post(CREATE, json=body(model="z-image-turbo"), headers=AUTH)
         assert refused.status_code == 400
         assert refused.json()["error"]["param"] == "model"
+        assert refused.json()["error"]["message"].endswith(
+            "Supported values are: nano-banana-beta, gemini-2.5-flash-image, nano-banana-pro"
+        )
         refused = await http.post(CREATE, json=body(model="nano-banana-pro", prompt="x" * 2001), headers=AUTH)
         assert refused.json()["error"]["param"] == "prompt"
     async with client_factory(app_factory(any_model=True)) as http:

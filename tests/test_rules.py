@@ -168,6 +168,15 @@ async def test_admin__bad_rules_are_refused_and_leave_the_rules_untouched(http: 
     assert (await http.get("/__mock/rules")).json() == before
 
 
+async def test_admin__refused_rules_use_up_no_rule_ids(http: httpx.AsyncClient) -> None:
+    first = (await http.post("/__mock/rules", json={"latency_ms": 1})).json()["rules"][0]["id"]
+    for _ in range(3):
+        refused = await http.post("/__mock/rules", json=[{"latency_ms": 1}, {"respond": {"status": 999}}])
+        assert refused.status_code == 400
+    second = (await http.post("/__mock/rules", json={"latency_ms": 1})).json()["rules"][0]["id"]
+    assert int(second.removeprefix("rule-")) == int(first.removeprefix("rule-")) + 1
+
+
 async def test_admin__rules_accept_a_list_or_a_wrapper(http: httpx.AsyncClient) -> None:
     both = [{"latency_ms": 1}, {"latency_ms": 2}]
     assert len((await http.post("/__mock/rules", json=both)).json()["rules"]) == 2

@@ -126,3 +126,90 @@ async def test_close__drops_entries_and_stops_listening() -> None:
     await settle()
     assert ran == []
     assert clock._listeners == []
+
+
+# -- the stepped advance --------------------------------------------------------------------
+
+
+async def test_stepped_advance__runs_each_entry_at_its_own_time_and_what_it_books_on_the_way() -> None:
+    clock = VirtualClock(0)
+    scheduler = ClockScheduler(clock)
+    ran: list[tuple[str, float]] = []
+
+    def chain() -> None:
+        ran.append(("chain", clock.now()))
+        scheduler.call_at(clock.now() + 1, lambda: ran.append(("booked", clock.now())))
+
+    scheduler.call_at(3, lambda: ran.append(("c", clock.now())))
+    scheduler.call_at(1, chain)
+    scheduler.call_at(10.5, lambda: ran.append(("later", clock.now())))
+    assert await scheduler.advance(10) == 10
+    assert ran == [("chain", 1), ("booked", 2), ("c", 3)]
+    assert clock.now() == 10
+    scheduler.close()
+
+
+async def test_stepped_advance__waits_for_the_work_a_step_started_before_time_moves() -> None:
+    clock = VirtualClock(0)
+    scheduler = ClockScheduler(clock)
+    ran: list[float] = []
+
+    async def work() -> None:
+        started = clock.now()
+        await asyncio.sleep(0.05)  # real time: a receiver answering
+        scheduler.call_at(started + 1, lambda: ran.append(clock.now()))
+
+    scheduler.call_at(1, lambda: scheduler.track(asyncio.get_running_loop().create_task(work())))
+    await scheduler.advance(60)
+    assert ran == [2.0]
+    scheduler.close()
+
+
+async def test_stepped_advance__work_waiting_for_time_is_woken_by_its_own_timer() -> None:
+    """A hanging exchange: its timeout (a timer that wakes it) is the next step."""
+    clock = VirtualClock(0)
+    scheduler = ClockScheduler(clock, settle=0.05)
+    ran: list[tuple[str, float]] = []
+
+    async def hanging() -> None:
+        ran.append(("start", clock.now()))
+        timeout: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        scheduler.call_at(clock.now() + 10, lambda: timeout.set_result(None), wakes=asyncio.current_task())
+        await timeout
+        ran.append(("timed out", clock.now()))
+        scheduler.call_at(clock.now() + 1, lambda: ran.append(("retry", clock.now())))
+
+    scheduler.call_at(1, lambda: scheduler.track(asyncio.get_running_loop().create_task(hanging())))
+    await scheduler.advance(60)
+    assert ran == [("start", 1), ("timed out", 11), ("retry", 12)]
+    scheduler.close()
+
+
+async def test_stepped_advance__work_in_flight_when_it_begins_ends_before_time_moves() -> None:
+    """What a plain jump started (an attempt whose answer is on its way) sees no time it did not live through."""
+    clock = VirtualClock(0)
+    scheduler = ClockScheduler(clock)
+    ran: list[float] = []
+    answered = asyncio.Event()
+
+    async def in_flight() -> None:
+        await answered.wait()
+        scheduler.call_at(clock.now() + 1, lambda: ran.append(clock.now()))
+
+    scheduler.track(asyncio.get_running_loop().create_task(in_flight()))
+    asyncio.get_running_loop().call_later(0.05, answered.set)
+    await scheduler.advance(1)
+    assert ran == [1.0]
+    scheduler.close()
+
+
+async def test_stepped_advance__moves_a_real_clock_by_the_amount_asked() -> None:
+    clock = SystemClock()
+    scheduler = ClockScheduler(clock)
+    ran: list[float] = []
+    start = clock.now()
+    scheduler.call_at(start + 100, lambda: ran.append(clock.now() - start))
+    await scheduler.advance(3600)
+    assert ran and 100 <= ran[0] < 101
+    assert 3600 <= clock.now() - start < 3601
+    scheduler.close()

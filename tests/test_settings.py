@@ -134,3 +134,38 @@ def test_known_variables__include_the_alias() -> None:
 
 def test_with_changes__ignores_unset_options() -> None:
     assert Settings(seed=3).with_changes(seed=None, port=1234) == Settings(seed=3, port=1234)
+
+
+def test_connection_limits__from_env_and_checked() -> None:
+    settings = Settings.from_env(
+        {
+            "MOCK_MAX_HEADER_BYTES": "8192",
+            "MOCK_READ_TIMEOUT": "2.5",
+            "MOCK_KEEP_ALIVE_TIMEOUT": "1",
+            "MOCK_MAX_CONNECTIONS": "7",
+            "MOCK_SHUTDOWN_GRACE": "0.5",
+            "MOCK_HTTP_PARSER": "h11",
+        }
+    )
+    limits = (settings.max_header_bytes, settings.read_timeout, settings.keep_alive_timeout, settings.max_connections)
+    assert limits == (8192, 2.5, 1.0, 7)
+    assert (settings.shutdown_grace, settings.http_parser) == (0.5, "h11")
+    defaults = Settings()
+    assert (defaults.max_header_bytes, defaults.read_timeout, defaults.keep_alive_timeout) == (32 * 1024, 10.0, 5.0)
+    assert (defaults.max_connections, defaults.shutdown_grace, defaults.http_parser) == (1000, 3.0, "auto")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"MOCK_MAX_HEADER_BYTES": "0"}, "MOCK_MAX_HEADER_BYTES: must be a whole number 1 or more, got 0"),
+        ({"MOCK_MAX_CONNECTIONS": "-3"}, "MOCK_MAX_CONNECTIONS: must be a whole number 1 or more, got -3"),
+        ({"MOCK_READ_TIMEOUT": "nan"}, "MOCK_READ_TIMEOUT: must be a finite number, got nan"),
+        ({"MOCK_KEEP_ALIVE_TIMEOUT": "inf"}, "MOCK_KEEP_ALIVE_TIMEOUT: must be a finite number, got inf"),
+        ({"MOCK_SHUTDOWN_GRACE": "0"}, "MOCK_SHUTDOWN_GRACE: must be greater than 0"),
+        ({"MOCK_HTTP_PARSER": "picohttp"}, "MOCK_HTTP_PARSER: must be 'auto' or 'httptools' or 'h11'"),
+    ],
+)
+def test_connection_limits__refuse_bad_values(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings.from_env(environ)

@@ -3,6 +3,7 @@ carries each documented correction."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -20,14 +21,21 @@ from mock_server.spec import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seeds" / "000_7a2120eee814ab40.txt"
 SPEC = ROOT / "spec"
+PAGE = SPEC / "provider" / "nanobanana-image-generate.page.txt"
+# The provider's page as fetched (the project's seed 000_7a2120eee814ab40.txt): see spec/README.md.
+PAGE_SHA256 = "c72cd6dcfeb52c582fa5e5694aaf7cc3e7c3926c084ce6a8aad3a7a21764fc96"
+SEED = ROOT.parent / "shared" / "seeds" / "000_7a2120eee814ab40.txt"
 
 
-def test_vendored_yaml__is_byte_identical_to_the_seed() -> None:
-    if not SEED.is_file():
-        pytest.skip(f"the seed page is not beside this checkout ({SEED})")
-    text = SEED.read_bytes().decode("utf-8")
+def test_vendored_page__is_the_provider_page_as_fetched() -> None:
+    assert hashlib.sha256(PAGE.read_bytes()).hexdigest() == PAGE_SHA256
+    if SEED.is_file():  # beside the original workspace: the copy is still that file
+        assert PAGE.read_bytes() == SEED.read_bytes()
+
+
+def test_vendored_yaml__is_byte_identical_to_the_pages_openapi_block() -> None:
+    text = PAGE.read_bytes().decode("utf-8")
     fenced = re.search(r"^````yaml[^\n]*\n(.*?)^````", text, re.S | re.M)
     assert fenced is not None
     assert (SPEC / "nanobanana-image-generate.yaml").read_bytes() == fenced.group(1).encode("utf-8")

@@ -58,3 +58,15 @@ def test_validate_body__refuses_exactly_what_openapi_core_refuses(payload: dict[
         accepted = False
         assert error.param
     assert accepted == core_says_valid(payload)
+
+
+def test_validate_body__an_enum_refusal_lists_the_extra_values_accepted() -> None:
+    payload = {"model": "z-image-turbo", "prompt": "x"}
+    try:
+        VALIDATOR.validate_body(OPERATION, payload, extra_values={"model": ("nano-banana-pro", "nano-banana-beta")})
+    except InvalidRequest as refused:
+        assert refused.message.endswith(
+            "Supported values are: nano-banana-beta, gemini-2.5-flash-image, nano-banana-pro"
+        )
+    else:
+        raise AssertionError("an unknown model was accepted")

@@ -123,7 +123,7 @@ def run_command(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     # Imported here: they load the app and uvicorn, which the other subcommands need not pay for.
     from .report import render_table, to_json
-    from .runner import CommandError, GauntletOptions, run_gauntlet
+    from .runner import CommandError, GauntletOptions, Interrupted, run_gauntlet
 
     logging.getLogger("httpx").setLevel(logging.WARNING)  # the gauntlet's own admin calls are no news
     options = GauntletOptions(
@@ -141,6 +141,9 @@ def run_command(args: argparse.Namespace) -> int:
     except CommandError as error:
         print(f"nanobanana-mock gauntlet: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Interrupted as stop:
+        print(f"nanobanana-mock gauntlet: stopped by {stop}; the client's process group was ended", file=sys.stderr)
+        return 128 + stop.signum
     flagged = any(result.behaviour and result.behaviour.flags for result in results)
     exit_code = EXIT_FLAGGED if args.strict and flagged else 0
     print(render_table(results))

@@ -2,8 +2,9 @@
 port (and a fresh callback receiver when asked), and collects what the mock journalled.
 
 The client runs in its own process group with the mock's URL (and key, and receiver URL)
-in its environment; when it runs over the timeout its group gets SIGTERM, then SIGKILL a
-second later. Nothing but that group is ever signalled.
+in its environment; when it runs over the timeout, or the gauntlet itself is stopped
+(Ctrl-C, SIGTERM: ``Interrupted``), its group gets SIGTERM, then SIGKILL a second later.
+Nothing but that group is ever signalled.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import os
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +40,34 @@ LOOPBACK = "127.0.0.1"
 
 class CommandError(RuntimeError):
     """The client command could not be started at all."""
+
+
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM reached the gauntlet while it ran (a BaseException, as
+    KeyboardInterrupt is, so that no ``except Exception`` swallows it on the way out)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Within: SIGINT and SIGTERM raise ``Interrupted`` (main thread only), so that the
+    client's process group is ended on the way out instead of being left running."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass(frozen=True)
@@ -105,6 +136,9 @@ def run_client(command: Sequence[str], env: dict[str, str], timeout: float) -> _
         except subprocess.TimeoutExpired:
             timed_out = True
             _end_group(process)
+        except BaseException:  # Ctrl-C or SIGTERM on the gauntlet: the client's group goes too
+            _end_group(process)
+            raise
         output.seek(0)
         tail = output.read()[-OUTPUT_TAIL:].decode("utf-8", errors="replace")
     return _Exit(process.returncode, timed_out, tail)
@@ -119,13 +153,21 @@ def _expectations(scenario: Scenario, options: GauntletOptions) -> Expectations:
     )
 
 
+def _listing(admin: httpx.Client, name: str) -> list[dict[str, Any]]:
+    """Every item of a paged admin listing, oldest first."""
+    pages: list[list[dict[str, Any]]] = []
+    params: dict[str, Any] = {"limit": 1000}
+    while True:
+        answer = admin.get(f"/__mock/{name}", params=params).raise_for_status().json()
+        pages.append(answer[name])
+        if answer.get("next_cursor") is None:
+            return [item for page in reversed(pages) for item in page]
+        params["cursor"] = answer["next_cursor"]
+
+
 def _journals(base_url: str) -> dict[str, list[dict[str, Any]]]:
     with httpx.Client(base_url=base_url, timeout=30) as admin:
-        return {
-            "requests": admin.get("/__mock/requests").raise_for_status().json()["requests"],
-            "tasks": admin.get("/__mock/tasks").raise_for_status().json()["tasks"],
-            "callbacks": admin.get("/__mock/callbacks").raise_for_status().json()["callbacks"],
-        }
+        return {name: _listing(admin, name) for name in ("requests", "tasks", "callbacks")}
 
 
 def run_scenario(scenario: Scenario, options: GauntletOptions) -> ScenarioResult:
@@ -183,12 +225,14 @@ def run_gauntlet(
     on_result: Callable[[int, ScenarioResult, float], None] | None = None,
 ) -> list[ScenarioResult]:
     """Every scenario in turn; ``on_result(index, result, seconds)`` after each.
-    ``CommandError`` stops the run at the first scenario that cannot start the command."""
+    ``CommandError`` stops the run at the first scenario that cannot start the command;
+    ``Interrupted`` when a signal stops it (the client's process group is ended first)."""
     results = []
-    for index, scenario in enumerate(scenarios):
-        began = time.monotonic()
-        result = run_scenario(scenario, options)
-        results.append(result)
-        if on_result is not None:
-            on_result(index, result, time.monotonic() - began)
+    with interruptible():
+        for index, scenario in enumerate(scenarios):
+            began = time.monotonic()
+            result = run_scenario(scenario, options)
+            results.append(result)
+            if on_result is not None:
+                on_result(index, result, time.monotonic() - began)
     return results
