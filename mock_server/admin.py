@@ -25,7 +25,6 @@ make a listing fail.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -34,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from .argtypes import finite_float
 from .errors import InvalidRequest, NotFound
 from .journal import render_safely
 from .routes import context, files_base, json_response, read_json
@@ -81,10 +81,12 @@ async def advance_clock(request: Request) -> Response:
     seconds = payload.get("seconds") if isinstance(payload, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise InvalidRequest('Body must be {"seconds": N} with N a number of seconds', param="seconds")
-    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_ADVANCE:
-        raise InvalidRequest(f"'seconds' must be between 0 and {int(MAX_ADVANCE)}", param="seconds")
+    try:
+        seconds = finite_float(seconds, minimum=0, maximum=MAX_ADVANCE, text=False)
+    except ValueError as why:
+        raise InvalidRequest(f"'seconds' {why}", param="seconds") from None
     # Stepped: every callback attempt and retry falling due on the way runs at its own time.
-    await mock.callbacks.advance(float(seconds))
+    await mock.callbacks.advance(seconds)
     return json_response(_clock_body(request))
 
 
@@ -251,7 +253,7 @@ def _int_param(request: Request, name: str, low: int, high: int) -> int | None:
     if raw is None:
         return None
     digits = raw[1:] if raw[:1] in "+-" else raw
-    value = int(raw) if digits.isdigit() and len(digits) <= 18 else None
+    value = int(raw) if digits.isdigit() and digits.isascii() and len(digits) <= 18 else None  # "²".isdigit()
     if value is None or not low <= value <= high:
         message = f"Query parameter '{name}' must be a whole number from {low} to {high}, got {_clipped(raw)}"
         raise InvalidRequest(message, param=name)

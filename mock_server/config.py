@@ -16,6 +16,7 @@ Every error names the file and the member at fault.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,9 @@ from typing import Any
 import yaml
 
 from .accounts import AccountSpec
+from .argtypes import finite_float, whole_number
 from .rules import RuleBook, RuleError
+from .settings import check_setting
 
 SETTINGS_KEYS = ("seed", "task_duration", "speed", "clock", "journal_max_bytes")
 
@@ -49,14 +52,20 @@ def _account(data: Any, where: str) -> AccountSpec:
     if unknown:
         raise ConfigError(f"{where}: unknown member {unknown[0]!r} (known: credits, models, rate_limit_per_minute)")
     credits = data.get("credits")
-    if credits is not None and (isinstance(credits, bool) or not isinstance(credits, int | float) or credits < 0):
-        raise ConfigError(f"{where}.credits: must be a number, 0 or more")
+    if credits is not None:
+        try:
+            credits = finite_float(credits, minimum=0, text=False)
+        except ValueError as error:
+            raise ConfigError(f"{where}.credits: {error}") from None
     models = data.get("models")
     if models is not None and (not isinstance(models, list) or not all(isinstance(m, str) for m in models)):
         raise ConfigError(f"{where}.models: must be a list of model names")
     limit = data.get("rate_limit_per_minute")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        raise ConfigError(f"{where}.rate_limit_per_minute: must be a whole number, 1 or more")
+    if limit is not None:
+        try:
+            limit = whole_number(limit, minimum=1, text=False)
+        except ValueError as error:
+            raise ConfigError(f"{where}.rate_limit_per_minute: {error}") from None
     return AccountSpec(
         None if credits is None else float(credits),
         None if models is None else tuple(models),
@@ -73,7 +82,9 @@ def parse_config(data: Any, source: str = "config") -> MockConfig:
     known = ("accounts", "unknown_keys", "rules", *SETTINGS_KEYS)
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"{source}: unknown member {unknown[0]!r} (known: {', '.join(known)})")
+        close = difflib.get_close_matches(unknown[0], known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"{source}: unknown member {unknown[0]!r} ({hint}known: {', '.join(known)})")
     accounts_data = data.get("accounts") or {}
     if not isinstance(accounts_data, dict):
         raise ConfigError(f"{source}: accounts: must map API keys to accounts")
@@ -86,7 +97,13 @@ def parse_config(data: Any, source: str = "config") -> MockConfig:
         RuleBook(rules)
     except RuleError as error:
         raise ConfigError(f"{source}: {error}") from None
-    settings = {key: data[key] for key in SETTINGS_KEYS if key in data}
+    settings: dict[str, Any] = {}
+    for key in SETTINGS_KEYS:
+        if key in data:
+            try:
+                settings[key] = check_setting(key, data[key])
+            except ValueError as error:
+                raise ConfigError(f"{source}: {key}: {error}") from None
     return MockConfig(accounts, unknown_keys, list(rules), settings)
 
 

@@ -15,10 +15,10 @@ applied one says which in ``Preference-Applied`` (``applied_header``): a query o
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .argtypes import finite_float, whole_number
 from .errors import InvalidRequest
 from .outcomes import FAILURE_CODES, TaskOutcome
 
@@ -88,27 +88,27 @@ def parse_prefer(values: Iterable[str]) -> Preferences:
             continue
         shown = name if value is None else f"{name}={value}"
         if name == "code":
-            if value is None or not value.isdigit() or not 100 <= int(value) <= 599:
-                raise _bad(shown, "code must be an HTTP status, e.g. code=429")
-            code = int(value)
+            try:
+                code = whole_number(value, minimum=100, maximum=599)
+            except ValueError:
+                raise _bad(shown, "code must be an HTTP status, e.g. code=429") from None
         elif name == "task-error":
             if value not in FAILURE_CODES:
                 raise _bad(shown, "task-error must be one of " + ", ".join(FAILURE_CODES))
             error = value
         elif name == "task-duration":
             try:
-                duration = float(value or "")
-            except ValueError:
-                raise _bad(shown, "task-duration must be a number of seconds") from None
-            if not math.isfinite(duration) or duration < 0:
-                raise _bad(shown, "task-duration must be a number of seconds, 0 or more")
+                duration = finite_float(value, minimum=0)
+            except ValueError as why:
+                raise _bad(shown, f"task-duration {why}: a number of seconds, 0 or more") from None
         elif name == "task-stuck":
             if value not in (None, "true", "false"):
                 raise _bad(shown, "task-stuck takes no value (or true/false)")
             stuck = value != "false"
         elif name == "delay-ms":
-            if value is None or not value.isdigit() or int(value) > MAX_DELAY_MS:
-                raise _bad(shown, f"delay-ms must be a whole number of milliseconds up to {MAX_DELAY_MS}")
-            delay_ms = int(value)
+            try:
+                delay_ms = whole_number(value, minimum=0, maximum=MAX_DELAY_MS)
+            except ValueError:
+                raise _bad(shown, f"delay-ms must be a whole number of milliseconds up to {MAX_DELAY_MS}") from None
         applied.append(shown)
     return Preferences(code, delay_ms, TaskOutcome(error, duration, stuck), tuple(applied))

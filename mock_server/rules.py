@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .argtypes import finite_float
 from .callback_rules import CallbackBehaviour, parse_callback_behaviour
 from .outcomes import FAILURE_CODES, TaskOutcome
 
@@ -200,10 +201,11 @@ def parse_rule(data: Any, where: str, rule_id: str, statuses: frozenset[int]) ->
         if error is not None and error not in FAILURE_CODES:
             raise RuleError(f"{where}.task.error: {error!r} is not a business error code ({', '.join(FAILURE_CODES)})")
         duration = task.get("duration")
-        if duration is not None and (
-            isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0
-        ):
-            raise RuleError(f"{where}.task.duration: must be a number of seconds, 0 or more")
+        if duration is not None:
+            try:
+                duration = finite_float(duration, minimum=0, text=False)
+            except ValueError as why:
+                raise RuleError(f"{where}.task.duration: {why} (seconds, 0 or more)") from None
         stuck = task.get("stuck")
         if stuck is not None and not isinstance(stuck, bool):
             raise RuleError(f"{where}.task.stuck: must be true or false")

@@ -1,14 +1,31 @@
-"""The mock's settings: one frozen value, read from the CLI or the environment at the edge."""
+"""The mock's settings: one frozen value, read from the CLI or the environment at the edge.
+
+Every setting has one check (``check_setting``), used wherever a value comes in: the
+constructor, ``MOCK_*`` variables, the ``--config`` file and the ``serve`` options. A check
+returns the value in its type or raises ``ValueError`` with the reason only; each caller
+names the value the way the user wrote it (``--speed``, ``MOCK_SPEED``, ``file.yaml: speed``).
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
+from urllib.parse import urlsplit
+
+from .argtypes import finite_float, whole_number
 
 ENV_PREFIX = "MOCK_"
 MIB = 1024 * 1024
+MAX_SECONDS = 10 * 365 * 86_400
+"""Longest duration a setting takes: ten years of mock time (the admin clock's longest step too)."""
+MAX_SPEED = 1_000_000
+"""Fastest clock: a day of mock time in 0.09 s; faster ones overflow mock time within days."""
+CLOCKS = ("real", "virtual")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+HTTP_PARSERS = ("auto", "httptools", "h11")
 
 
 @dataclass(frozen=True)
@@ -71,63 +88,195 @@ class Settings:
     http_parser: str = "auto"
     """``auto`` (httptools when installed, else h11), ``httptools`` or ``h11``."""
 
-    def __post_init__(self) -> None:
-        if self.clock not in ("real", "virtual"):
-            raise ValueError(f"clock must be 'real' or 'virtual', not {self.clock!r}")
-        for name in ("task_duration", "retention", "result_ttl"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
-        if self.speed <= 0:
-            raise ValueError("speed must be positive")
-        if self.max_body_bytes < 1 or self.max_tasks < 1:
-            raise ValueError("max_body_bytes and max_tasks must be positive")
-        if not 0 < self.port < 65536 and self.port != 0:
-            raise ValueError(f"port must be between 0 and 65535, not {self.port}")
-        if self.journal_max_bytes < 1:
-            raise ValueError(f"journal_max_bytes must be 1 or more, not {self.journal_max_bytes}")
-        self._check_connection_limits()
+    tls: bool = False
+    """``serve``: https with a certificate for localhost made by trustme."""
+    tls_cert: str | None = None
+    """``serve``: https with this certificate (chain) instead; ``tls_key`` is its key."""
+    tls_key: str | None = None
+    tls_ca_out: str | None = None
+    """``serve --tls``: where to write the CA certificate for clients to trust."""
+    tls_ca_dir: str | None = None
+    """``serve --tls``: folder that keeps the CA (certificate and key) between runs."""
+    log_level: str = "info"
+    """``serve``: the server's log level."""
 
-    def _check_connection_limits(self) -> None:
-        for name in ("max_header_bytes", "max_connections"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive whole number")
-        for name in ("read_timeout", "keep_alive_timeout", "shutdown_grace"):
-            if not 0 < getattr(self, name) < float("inf"):
-                raise ValueError(f"{name} must be a positive number of seconds")
-        if self.http_parser not in ("auto", "httptools", "h11"):
-            raise ValueError(f"http_parser must be 'auto', 'httptools' or 'h11', not {self.http_parser!r}")
+    def __post_init__(self) -> None:
+        for field in fields(self):
+            try:
+                value = check_setting(field.name, getattr(self, field.name))
+            except ValueError as error:
+                raise ValueError(f"{field.name}: {error}") from None
+            object.__setattr__(self, field.name, value)
 
     def with_changes(self, **changes: Any) -> Settings:
         return replace(self, **{key: value for key, value in changes.items() if value is not None})
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, prefix: str = ENV_PREFIX) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``MOCK_*`` variables (``MOCK_TASK_DURATION=2``); unset ones keep defaults."""
-        environ = os.environ if environ is None else environ
-        values: dict[str, Any] = {}
-        for field in fields(cls):
-            raw = environ.get(prefix + field.name.upper())
+        return cls(**{name: value for name, (value, _) in env_values(environ).items()})
+
+
+# --- the checks -------------------------------------------------------------------------
+
+Check = Callable[[Any], Any]
+
+
+def _number(minimum: float | None = None, maximum: float | None = None, above: float | None = None) -> Check:
+    return lambda value: finite_float(value, minimum=minimum, maximum=maximum, above=above)
+
+
+def _whole(minimum: int | None = None, maximum: int | None = None, optional: bool = False) -> Check:
+    def check(value: Any) -> int | None:
+        if optional and value is None:
+            return None
+        return whole_number(value, minimum=minimum, maximum=maximum)
+
+    return check
+
+
+def _choice(choices: tuple[str, ...]) -> Check:
+    def check(value: Any) -> str:
+        text = value.strip().lower() if isinstance(value, str) else value
+        if text not in choices:
+            raise ValueError(f"must be {' or '.join(repr(c) for c in choices)}, got {value!r}")
+        return str(text)
+
+    return check
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if value.strip().lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.strip().lower() in ("0", "false", "no", "off"):
+            return False
+    raise ValueError(f"must be true or false (1/0, yes/no, on/off), got {value!r}")
+
+
+def _text(optional: bool) -> Check:
+    def check(value: Any) -> str | None:
+        if optional and value is None:
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"must be a non-empty string, got {value!r}")
+        return value
+
+    return check
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A list of names; from a variable, comma-separated (``a,b``)."""
+    if isinstance(value, str):
+        return tuple(part.strip() for part in value.split(",") if part.strip())
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ValueError(f"must be a list of names, got {value!r}")
+
+
+def _public_url(value: Any) -> str | None:
+    if value is None:
+        return None
+    parts = urlsplit(value) if isinstance(value, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(f"must be an http(s) URL such as https://mock.example:8443, got {value!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number or out of range
+    except ValueError as error:
+        raise ValueError(f"must be an http(s) URL: {error}, got {value!r}") from None
+    return value
+
+
+_SECONDS = _number(minimum=0, maximum=MAX_SECONDS)
+_CHECKS: dict[str, Check] = {
+    "host": _text(optional=False),
+    "port": _whole(0, 65535),
+    "seed": _whole(optional=True),
+    "task_duration": _SECONDS,
+    "speed": _number(above=0, maximum=MAX_SPEED),
+    "clock": _choice(CLOCKS),
+    "estimated_time": _whole(0),
+    "credits_per_task": _number(minimum=0),
+    "max_body_bytes": _whole(1),
+    "retention": _SECONDS,
+    "result_ttl": _SECONDS,
+    "max_tasks": _whole(1),
+    "public_url": _public_url,
+    "access_log": _flag,
+    "admin_token": _text(optional=True),
+    "journal_capacity": _whole(1),
+    "config_file": _text(optional=True),
+    "extra_models": _names,
+    "any_model": _flag,
+    "api_keys": _names,
+    "allow_callback_hosts": _names,
+    "callback_ca_file": _text(optional=True),
+    "tls": _flag,
+    "tls_cert": _text(optional=True),
+    "tls_key": _text(optional=True),
+    "tls_ca_out": _text(optional=True),
+    "tls_ca_dir": _text(optional=True),
+    "log_level": _choice(LOG_LEVELS),
+    "journal_max_bytes": _whole(1),
+    "max_header_bytes": _whole(1),
+    "read_timeout": _number(above=0, maximum=MAX_SECONDS),
+    "keep_alive_timeout": _number(above=0, maximum=MAX_SECONDS),
+    "max_connections": _whole(1),
+    "shutdown_grace": _number(above=0, maximum=MAX_SECONDS),
+    "http_parser": _choice(HTTP_PARSERS),
+}
+
+
+def check_setting(name: str, value: Any) -> Any:
+    """``value`` of setting ``name`` in its type, or ``ValueError`` with the reason (not the name)."""
+    return _CHECKS[name](value)
+
+
+# --- MOCK_* variables ---------------------------------------------------------------------
+
+_ENV_ALIASES = {"config_file": ("MOCK_CONFIG", "MOCK_CONFIG_FILE")}
+"""Variables not named MOCK_<FIELD>: ``--config`` is ``MOCK_CONFIG``; the first name wins."""
+
+
+def env_names(name: str) -> tuple[str, ...]:
+    """The variables that set setting ``name``, the documented one first."""
+    return _ENV_ALIASES.get(name, (ENV_PREFIX + name.upper(),))
+
+
+def env_values(environ: Mapping[str, str] | None = None) -> dict[str, tuple[Any, str]]:
+    """Each setting a ``MOCK_*`` variable sets, as ``{name: (value, variable)}``; empty ones are unset.
+
+    Raises ``ValueError`` naming the variable: ``MOCK_SPEED: must be a finite number, got nan``.
+    """
+    environ = os.environ if environ is None else environ
+    values: dict[str, tuple[Any, str]] = {}
+    for field in fields(Settings):
+        for variable in env_names(field.name):
+            raw = environ.get(variable)
             if raw is None or raw == "":
                 continue
-            values[field.name] = _cast(prefix + field.name.upper(), raw, str(field.type))
-        return cls(**values)
+            try:
+                values[field.name] = (check_setting(field.name, raw), variable)
+            except ValueError as error:
+                raise ValueError(f"{variable}: {error}") from None
+            break
+    return values
 
 
-def _cast(name: str, raw: str, annotation: str) -> Any:
-    kind = annotation.replace(" | None", "")
-    if kind == "tuple[str, ...]":
-        return tuple(part.strip() for part in raw.split(",") if part.strip())
-    try:
-        if kind == "int":
-            return int(raw)
-        if kind == "float":
-            return float(raw)
-    except ValueError:
-        raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid {kind}.") from None
-    if kind == "bool":
-        if raw.lower() in ("1", "true", "yes", "on"):
-            return True
-        if raw.lower() in ("0", "false", "no", "off"):
-            return False
-        raise ValueError(f"Config '{name}' has value '{raw}'. Not a valid bool.")
-    return raw
+def known_variables() -> tuple[str, ...]:
+    return tuple(variable for field in fields(Settings) for variable in env_names(field.name))
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``MOCK_*`` variable no setting reads, with the nearest known name."""
+    environ = os.environ if environ is None else environ
+    known = known_variables()
+    return [_unknown(name, known) for name in sorted(environ) if name.startswith(ENV_PREFIX) and name not in known]
+
+
+def _unknown(name: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{name} is not a setting and is ignored{hint}"

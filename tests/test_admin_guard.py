@@ -43,7 +43,9 @@ def test_is_loopback_name(name: str, loopback: bool) -> None:
 
 def test_guard__knows_the_public_url_and_listen_hosts_but_not_empty_or_wildcard_ones() -> None:
     assert AdminGuard(Settings(public_url="https://Mock.Example:9443/x", host="::1")).names == {"mock.example", "::1"}
-    assert AdminGuard(Settings(public_url="mock:8000", host="0.0.0.0")).names == frozenset()
+    assert AdminGuard(Settings(host="0.0.0.0")).names == frozenset()  # a public_url without a host is refused
+    with pytest.raises(ValueError, match="public_url: must be an http"):
+        Settings(public_url="mock:8000")
 
 
 def test_guard__a_read_with_a_foreign_origin_is_let_through_a_write_is_not() -> None:

@@ -75,6 +75,7 @@ def test_admin_token__required_when_set(tmp_path: Path) -> None:
 
 
 def test_admin_token__made_up_and_printed_off_loopback() -> None:
+    import json
     import subprocess
     import sys
 
@@ -89,10 +90,8 @@ def test_admin_token__made_up_and_printed_off_loopback() -> None:
     )
     try:
         assert process.stdout is not None
-        token_line = process.stdout.readline()
-        assert "admin token: " in token_line
-        token = token_line.rsplit("admin token: ", 1)[1].strip()
-        port = process.stdout.readline().split("  ", 1)[0].rsplit(":", 1)[1]
+        summary = json.loads(process.stdout.readline().split("  ", 1)[1])  # the start line comes first
+        token, port = summary["admin_token"], summary["port"]
         with fresh(f"http://127.0.0.1:{port}") as http:
             assert http.get("/__mock/health").status_code == 401
             assert http.get("/__mock/health", headers={"X-Mock-Admin-Token": token}).status_code == 200

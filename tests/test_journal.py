@@ -283,7 +283,7 @@ def test_journal_max_bytes__from_option_variable_and_config_file() -> None:
     from_file = settings_from(parse_config({"journal_max_bytes": 7000}), parser.parse_args(["serve"]), {})
     assert from_file.journal_max_bytes == 7000
     assert mock_of(create_app(from_file)).journal.max_bytes == 7000
-    with pytest.raises(ValueError, match="journal_max_bytes must be 1 or more"):
+    with pytest.raises(ValueError, match="journal_max_bytes: must be a whole number 1 or more, got 0"):
         Settings(journal_max_bytes=0)
 
 

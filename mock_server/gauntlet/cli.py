@@ -28,6 +28,15 @@ EXIT_FLAGGED = 1
 EXIT_USAGE = 2
 
 
+def _guide() -> str:
+    """Where the full guide is: shipped in the wheel as mock_server/docs, in a checkout as docs/."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "docs" / "gauntlet.md", package.parent / "docs" / "gauntlet.md"):
+        if candidate.is_file():
+            return str(candidate)
+    return "docs/gauntlet.md in the source distribution"
+
+
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Register ``gauntlet`` on the ``nanobanana-mock`` command."""
     parser = subparsers.add_parser(
@@ -36,7 +45,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         description=(
             "Run COMMAND once per scenario, each time against a fresh mock on 127.0.0.1 whose URL is in "
             "the variable named by --base-url-env, and report from the mock's journals what the client did. "
-            "See docs/gauntlet.md."
+            f"Every scenario, flag and report member: {_guide()}"
         ),
         usage="%(prog)s --base-url-env VAR [options] -- COMMAND [ARG ...]",
     )
