@@ -207,6 +207,15 @@ def wrk_script(method: str, path: str, body: str | None, cap: int | None) -> str
     return "\n".join(lines) + "\n"
 
 
+def wrk_summary(output: str) -> Load:
+    """The ``BENCH requests micros errors p99_us`` line that the wrk scripts print, as a Load."""
+    match = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+)$", output, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"wrk printed no summary:\n{output}")
+    done, micros, errors, p99 = (int(group) for group in match.groups())
+    return Load(done, micros / 1e6, errors, p99 / 1000)
+
+
 def run_wrk(
     port: int, method: str, path: str, body: str | None, seconds: float, connections: int, cap: int | None
 ) -> Load:
@@ -222,11 +231,7 @@ def run_wrk(
         capped = re.search(r"^CAPPED (\d+) (\d+)$", output, re.MULTILINE)
         if capped is not None:
             return Load(int(capped.group(1)), elapsed, int(capped.group(2)))
-        match = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+)$", output, re.MULTILINE)
-        if match is None:
-            raise RuntimeError(f"wrk printed no summary:\n{output}")
-        done, micros, errors, p99 = (int(group) for group in match.groups())
-        return Load(done, micros / 1e6, errors, p99 / 1000)
+        return wrk_summary(output)
     finally:
         stop(proc)
         os.unlink(script.name)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import tempfile
 from urllib.parse import urlsplit
@@ -38,6 +37,7 @@ from _common import (
     run_load,
     stop,
     wait_ready,
+    wrk_summary,
 )
 
 SIZES = ("1:1", "16:9", "9:16", "3:2", "2:3", "4:3", "3:4")
@@ -93,12 +93,7 @@ def load_images(port: int, paths: list[str], seconds: float, connections: int) -
     proc = launch([*command, f"http://{HOST}:{port}/"], core=LOADGEN_CORE)
     try:
         proc.popen.wait(timeout=seconds + 60)
-        output = proc.tail(50)
-        match = re.search(r"^BENCH (\d+) (\d+) (\d+) (\d+)$", output, re.MULTILINE)
-        if match is None:
-            raise RuntimeError(f"wrk printed no summary:\n{output}")
-        done, micros, errors, p99 = (int(group) for group in match.groups())
-        return Load(done, micros / 1e6, errors, p99 / 1000)
+        return wrk_summary(proc.tail(50))
     finally:
         stop(proc)
         os.unlink(script.name)
