@@ -13,8 +13,10 @@ from schemathesis import BaseSchema, Case, GenerationMode, Response
 from schemathesis.core.failures import FailureGroup
 
 from . import _binding
+from ._comparison import Disagreement, disagreements, run_reference
 from ._curl import curl_line
 from ._failures import BudgetExhausted
+from ._ledger import Ledger
 from ._options import RunOptions
 from ._progress import Progress
 from ._report import Recorder, describe_answer
@@ -40,6 +42,12 @@ class Suite:
         """Progress lines of live targets (the plugin gives it pytest's terminal as its sink)."""
         self.phases: dict[str, int] = {}
         """The phase last announced per live target."""
+        self.ledger = Ledger()
+        """The verdict on each fact of the catalogue, per target."""
+        self.disagreements: dict[str, list[Disagreement]] = {}
+        """Per target compared with the mock in-process: the facts they judge differently."""
+        self.receiver_hosts: tuple[str, ...] = ()
+        """Hosts of the callback receiver's URL, which the target was told to allow (``--callbacks``)."""
 
     def active(self) -> list[Target]:
         """The targets the run sends requests to: not skipped, and reached by the probe."""
@@ -107,6 +115,24 @@ class Suite:
         if key not in self._replies:
             self._replies[key] = case.call(session=client.session)
         return self._replies[key]
+
+    def callback_hosts(self) -> tuple[str, ...]:
+        """Hosts the target may call back on purpose (the receiver's): their private-host probes are skipped."""
+        return self.receiver_hosts
+
+    def compares_with_mock(self, target: Target) -> bool:
+        if target.in_process:
+            return False
+        if self.options.compare_with_mock is not None:
+            return self.options.compare_with_mock
+        return target.name == "real"
+
+    def compare_with_mock(self, target: Target) -> None:
+        """Run the edge probes against the mock in-process too, and keep where the two disagree."""
+        if not self.compares_with_mock(target):
+            return
+        run_reference(self.options, self.ledger)
+        self.disagreements[target.name] = disagreements(self.ledger, target)
 
     def close(self) -> None:
         for schema in (self._schemas or {}).values():

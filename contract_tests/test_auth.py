@@ -24,6 +24,14 @@ CREATE = f"POST {CREATE_PATH}"
 QUERY = "GET /v1/tasks/{task_id}"
 
 
+FACT_OF = {
+    "no Authorization header": "auth.no-key-401",
+    "a malformed header": "auth.malformed-header-401",
+    MADE_UP_KEY: "auth.made-up-key-401",
+}
+"""The catalogue's fact each probe shows."""
+
+
 def _probes(client: Client) -> list[tuple[str, str | None]]:
     probes: list[tuple[str, str | None]] = [
         ("no Authorization header", None),
@@ -48,12 +56,15 @@ def test_auth_required(name: str) -> None:
     target = suite.target(name)
     client = suite.client(target)
     found: list[ContractViolation] = []
+    if target.accepts_any_key:
+        suite.ledger.unprobed(name, FACT_OF[MADE_UP_KEY], "the target accepts any key (--accepts-any-key)")
     for operation in (QUERY, CREATE):
         for label, authorization in _probes(client):
             try:
                 answer = _send(client, operation, authorization)
             except BudgetExhausted as exc:
                 client.note(f"auth_required: {operation} with {label} not sent ({exc})")
+                suite.ledger.unprobed(name, FACT_OF[label], f"{operation} with {label} not sent ({exc})")
                 continue
             refusal = auth_refusal_violation(operation, label, answer.status_code, answer.content)
             violations = [refusal] if refusal else []
@@ -64,6 +75,9 @@ def test_auth_required(name: str) -> None:
                 )
             if refusal is None:
                 client.confirmed.add(("auth_required", operation, label))
+                suite.ledger.held(name, FACT_OF[label], f"{operation}: 401")
+            else:
+                suite.ledger.broken(name, FACT_OF[label], f"{operation}: {refusal.actual}")
             for violation in violations:
                 suite.recorder.add_violation(target, violation, answer.request)
             found += violations
