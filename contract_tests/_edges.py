@@ -238,6 +238,15 @@ def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
     return found
 
 
+def skipped_for_receiver(skip_hosts: Iterable[str]) -> list[str]:
+    """Private-host facts not probed because the host is the callback receiver's (``--callbacks``)."""
+    return [
+        f"create.callback_url.private-host[{spelling.host}]"
+        for spelling in PRIVATE_HOSTS
+        if same_host(spelling, skip_hosts)
+    ]
+
+
 def facts_required() -> list[str]:
     from ._spec_sources import bundle
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlsplit
 
 from schemathesis import BaseSchema, Case, GenerationMode, Response
 from schemathesis.core.failures import FailureGroup
@@ -46,7 +47,7 @@ class Suite:
         """The verdict on each fact of the catalogue, per target."""
         self.disagreements: dict[str, list[Disagreement]] = {}
         """Per target compared with the mock in-process: the facts they judge differently."""
-        self.receiver_hosts: tuple[str, ...] = ()
+        self.receiver_hosts: tuple[str, ...] = receiver_hosts(options)
         """Hosts of the callback receiver's URL, which the target was told to allow (``--callbacks``)."""
 
     def active(self) -> list[Target]:
@@ -139,6 +140,15 @@ class Suite:
             _binding.unbind(schema)
         for client in self.clients.values():
             client.close()
+
+
+def receiver_hosts(options: RunOptions) -> tuple[str, ...]:
+    """The host a target calls the receiver on, with ``--callbacks`` (none without)."""
+    if not options.callbacks:
+        return ()
+    if options.callback_public_url:
+        return (urlsplit(options.callback_public_url).hostname or "",)
+    return (options.callback_listen.rpartition(":")[0].strip("[]"),)
 
 
 _CURRENT: Suite | None = None
