@@ -83,7 +83,9 @@ class CallbackRun:
     def name(self) -> str:
         return self.client.target.name
 
-    def broken(self, fact: str, title: str, expected: str, actual: str, request: requests.PreparedRequest | None) -> None:
+    def broken(
+        self, fact: str, title: str, expected: str, actual: str, request: requests.PreparedRequest | None
+    ) -> None:
         self.ledger.broken(self.name, fact, f"{title}: {actual}")
         violation = ContractViolation(
             check=CHECK, operation=OPERATION, title=f"{fact}: {title}", expected=expected, actual=actual
@@ -172,7 +174,10 @@ class CallbackRun:
                 break
             expected = _next_due(seen[-1], RETRY_DELAYS[len(seen) - 1])
             count = len(seen)
-            self._wait_for(lambda: len(self.receiver.of(first.token)) > count, expected + tolerance(4.0) + 1.0)
+            self._wait_for(
+                lambda count=count: len(self.receiver.of(first.token)) > count,  # type: ignore[misc]
+                expected + tolerance(4.0) + 1.0,
+            )
             if len(self.receiver.of(first.token)) == count:
                 break
         last = max((a.started for a in self.receiver.of(first.token) + self.receiver.of(second.token)), default=0.0)

@@ -80,7 +80,8 @@ class Fact:
 
 
 def _source(pointer: str, overlay_target: str | None = None, keyword: str | None = None) -> str:
-    """``overlay: TARGET`` when the overlay's update at ``overlay_target`` sets ``keyword``, else ``bundle: POINTER``."""
+    """``overlay: TARGET`` when the overlay's update at ``overlay_target`` sets ``keyword``;
+    else ``bundle: POINTER``."""
     if overlay_target is not None:
         update = overlay_targets().get(overlay_target)
         if isinstance(update, dict) and (keyword is None or keyword in update):
@@ -446,7 +447,9 @@ def _callback_facts() -> list[Fact]:
             source,
             "callbacks",
         ),
-        Fact("callback.attempt-timeout", "an attempt times out after 10 s and counts as a failure", source, "callbacks"),
+        Fact(
+            "callback.attempt-timeout", "an attempt times out after 10 s and counts as a failure", source, "callbacks"
+        ),
         Fact("callback.max-attempts", "at most 4 attempts (3 retries)", source, "callbacks"),
         Fact("callback.stop-after-2xx", "nothing is sent after a 2xx answer", source, "callbacks"),
         Fact("callback.no-redirect", "a redirect is not followed (it is a failed attempt)", source, "callbacks"),

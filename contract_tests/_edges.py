@@ -234,7 +234,9 @@ def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
             code="invalid_task_id",
         )
     )
-    found.append(Refusal("task.unknown-id-404", "a query for an unknown id", method="GET", task_id=UNKNOWN_TASK_ID, status=404))
+    found.append(
+        Refusal("task.unknown-id-404", "a query for an unknown id", method="GET", task_id=UNKNOWN_TASK_ID, status=404)
+    )
     return found
 
 
@@ -383,7 +385,10 @@ class EdgeRun:
             self.ledger.unprobed(self.target, probe.fact, f"{probe.label}: answered {status}, not a verdict")
             if status >= 500:
                 self.broken(
-                    probe.fact, f"{probe.label} answered {status}", expected, f"{status}: {excerpt(answer.content)}",
+                    probe.fact,
+                    f"{probe.label} answered {status}",
+                    expected,
+                    f"{status}: {excerpt(answer.content)}",
                     answer.request,
                 )
             return
@@ -451,14 +456,19 @@ class EdgeRun:
             for probe in group:
                 for fact in probe.facts:
                     self.broken(
-                        fact, "create answer is not a JSON object", "a 200 answer is the task",
-                        excerpt(answer.content), answer.request,
+                        fact,
+                        "create answer is not a JSON object",
+                        "a 200 answer is the task",
+                        excerpt(answer.content),
+                        answer.request,
                     )
             return
         for probe in group:
             for fact in probe.facts:
-                if probe.answered_model is not None and fact.startswith("create.model.alias[") and (
-                    task.get("model") != probe.answered_model
+                if (
+                    probe.answered_model is not None
+                    and fact.startswith("create.model.alias[")
+                    and (task.get("model") != probe.answered_model)
                 ):
                     self.broken(
                         fact,
@@ -489,7 +499,9 @@ class EdgeRun:
         created = task.get("created")
         expected = f"created is unix seconds within {CREATED_TOLERANCE} s of the suite's clock ({int(now)})"
         if isinstance(created, bool) or not isinstance(created, int):
-            self.broken("task.created-plausible", "`created` is not an integer", expected, repr(created), answer.request)
+            self.broken(
+                "task.created-plausible", "`created` is not an integer", expected, repr(created), answer.request
+            )
         elif abs(created - now) > CREATED_TOLERANCE:
             self.broken(
                 "task.created-plausible",
@@ -549,7 +561,11 @@ def _error_code(answer: requests.Response) -> str | None:
 
 def _operation(request: requests.PreparedRequest) -> str:
     path = str(request.path_url).split("?", 1)[0]
-    return f"{request.method} {TASK_PATH_PREFIX}{{task_id}}" if path.startswith(TASK_PATH_PREFIX) else f"{request.method} {path}"
+    return (
+        f"{request.method} {TASK_PATH_PREFIX}{{task_id}}"
+        if path.startswith(TASK_PATH_PREFIX)
+        else f"{request.method} {path}"
+    )
 
 
 def wall_clock() -> float:

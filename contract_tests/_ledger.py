@@ -62,7 +62,9 @@ class Ledger:
         self, target: str, fact: Fact, broken: list[tuple[str, str, str]], ran: bool, reason: str
     ) -> None:
         check = fact.probe.removeprefix("check:")
-        hits = [f"{title}: {actual}" for name, title, actual in broken if name == check and _concerns(fact, title, actual)]
+        hits = [
+            f"{title}: {actual}" for name, title, actual in broken if name == check and _concerns(fact, title, actual)
+        ]
         if hits:
             self.broken(target, fact.name, hits[0])
         elif ran:
@@ -71,7 +73,9 @@ class Ledger:
             self.unprobed(target, fact.name, reason)
 
     def for_target(self, target: str) -> list[tuple[Fact, Verdict]]:
-        return [(fact, self.verdicts.get((target, fact.name), Verdict(UNPROBED, "not reached"))) for fact in catalogue()]
+        return [
+            (fact, self.verdicts.get((target, fact.name), Verdict(UNPROBED, "not reached"))) for fact in catalogue()
+        ]
 
 
 _TITLE_WORDS = {

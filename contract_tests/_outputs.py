@@ -49,9 +49,7 @@ def facts_lines(ledger: Ledger, targets: Iterable[Target]) -> list[str]:
             "|---|---|---|---|",
         ]
         for fact, verdict in rows:
-            lines.append(
-                f"| `{fact.name}` | {MARK[verdict.state]} | {_cell(verdict.detail)} | {_cell(fact.source)} |"
-            )
+            lines.append(f"| `{fact.name}` | {MARK[verdict.state]} | {_cell(verdict.detail)} | {_cell(fact.source)} |")
         lines.append("")
     return lines
 
@@ -149,7 +147,7 @@ def render_html(
         body.append("<p>None found.</p>")
     body += [_finding_html(number, finding) for number, finding in enumerate(findings, 1)]
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Contract report: "
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>Contract report: '
         f"{verdict}</title><style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from . import _suite
+from ._catalogue import catalogue
 from ._lifecycle import poll_interval
 from ._options import DEFAULT_CALLBACK_LISTEN, JUNIT_FILE, OptionsPlugin, RunOptions
-from ._catalogue import catalogue
 from ._outputs import comparison_lines, facts_lines, render_html, write_html, write_step_summary
 from ._report import Outcome, accepted_any_key, render, write_report
 from ._target import Target

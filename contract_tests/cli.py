@@ -78,7 +78,9 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the target treats every well-formed key as valid (the mock does by default): skip made-up-key probes",
     )
     parser.add_argument(
-        "--list-facts", action="store_true", help="print every documented fact the suite checks, with its source, and exit"
+        "--list-facts",
+        action="store_true",
+        help="print every documented fact the suite checks, with its source, and exit",
     )
     parser.add_argument(
         "--callbacks",

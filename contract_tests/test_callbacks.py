@@ -47,7 +47,10 @@ def test_callbacks(name: str) -> None:
     for client, virtual in _clients(target):
         clock = client_clock(client) if virtual else client.budget.now
         receiver = Receiver(
-            clock=clock, poll=poller(client), listen=_listen(options.callback_listen), public_base=options.callback_public_url
+            clock=clock,
+            poll=poller(client),
+            listen=_listen(options.callback_listen),
+            public_base=options.callback_public_url,
         )
         try:
             run = CallbackRun(
@@ -78,4 +81,3 @@ def client_clock(client: Client) -> Callable[[], float]:
         return float(client.request("GET", client.url("/__mock/clock")).json()["now"])
 
     return now
-

@@ -79,8 +79,14 @@ DRIFTS = {
         Drift("callback_numeric_loopback", "create.callback_url.private-host[2130706433]", "integer IPv4 not refused"),
         Drift("callback_short_loopback", "create.callback_url.private-host[127.1]", "short IPv4 forms not refused"),
         Drift("callback_ipv6_loopback", "create.callback_url.private-host[[::1]]", "IPv6 loopback not refused"),
-        Drift("callback_mapped_loopback", "create.callback_url.private-host[[::ffff:127.0.0.1]]", "IPv4-mapped not refused"),
-        Drift("callback_localhost_name", "create.callback_url.private-host[localhost]", "the name localhost not refused"),
+        Drift(
+            "callback_mapped_loopback",
+            "create.callback_url.private-host[[::ffff:127.0.0.1]]",
+            "IPv4-mapped not refused",
+        ),
+        Drift(
+            "callback_localhost_name", "create.callback_url.private-host[localhost]", "the name localhost not refused"
+        ),
         Drift("callback_private_ranges", "create.callback_url.private-host[10.0.0.1]", "only loopback refused"),
         Drift("callback_link_local", "create.callback_url.private-host[169.254.169.254]", "link-local not refused"),
         Drift("created_stale", "task.created-plausible", "created an hour in the past, id to match"),
@@ -109,8 +115,11 @@ def _png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
     )
 
 
