@@ -150,6 +150,9 @@ class Receiver:
             attempt.poll_error = f"{type(exc).__name__}: {exc}"
 
     def _reply(self, handler: BaseHTTPRequestHandler, status: int, attempt: Attempt, *, record: bool = True) -> None:
+        if record:
+            # Read before the answer leaves: on a virtual clock the mock moves time on once it has it.
+            attempt.answered = self.clock()
         handler.send_response(status)
         if 300 <= status < 400:
             handler.send_header("Location", f"{self.base}/redirected/{attempt.token}")
@@ -158,8 +161,6 @@ class Receiver:
         handler.end_headers()
         handler.wfile.write(b"ok")
         handler.wfile.flush()
-        if record:
-            attempt.answered = self.clock()
 
     def close(self) -> None:
         self.release.set()

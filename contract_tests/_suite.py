@@ -117,9 +117,10 @@ class Suite:
             self._replies[key] = case.call(session=client.session)
         return self._replies[key]
 
-    def callback_hosts(self) -> tuple[str, ...]:
-        """Hosts the target may call back on purpose (the receiver's): their private-host probes are skipped."""
-        return self.receiver_hosts
+    def callback_hosts(self, target: Target) -> tuple[str, ...]:
+        """Hosts ``target`` may call back on purpose (the receiver's): their private-host probes are skipped.
+        None for the mock in-process (its callbacks are checked on a twin that alone allows the receiver)."""
+        return () if target.in_process else self.receiver_hosts
 
     def compares_with_mock(self, target: Target) -> bool:
         if target.in_process:

@@ -33,7 +33,7 @@ def _fail(run: EdgeRun) -> None:
 @pytest.mark.parametrize("name", [target.name for target in _suite.current().active()])
 def test_edges_refused(name: str) -> None:
     suite, run = _run(name)
-    hosts = suite.callback_hosts()
+    hosts = suite.callback_hosts(run.client.target)
     for fact in skipped_for_receiver(hosts):
         reason = f"the callback receiver's host ({', '.join(hosts)}), which the target was told to allow"
         suite.ledger.unprobed(name, fact, reason)
