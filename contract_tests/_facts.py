@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from mock_server.spec import load_bundle
+from evolink_spec import load_bundle
 
 CREATE_PATH = "/v1/images/generations"
 TASK_PATH_PREFIX = "/v1/tasks/"
