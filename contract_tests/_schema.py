@@ -19,8 +19,9 @@ from typing import Any
 import schemathesis
 from schemathesis import BaseSchema, Case, GenerationMode, HookContext
 
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION
+
 from . import checks
-from ._facts import CREATE_OPERATION, TASK_OPERATION
 from ._profiles import PROFILES, Profile
 from ._target import Target
 

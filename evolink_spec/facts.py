@@ -49,7 +49,7 @@ class TaskStatus(StrEnum):
 
 TERMINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED})
 """Statuses a task never leaves."""
-STATUS_RANK: Mapping[TaskStatus, int] = {
+STATUS_RANK: dict[str, int] = {
     TaskStatus.PENDING: 0,
     TaskStatus.PROCESSING: 1,
     TaskStatus.COMPLETED: 2,
