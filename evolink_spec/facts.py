@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from .bundle import load_bundle
@@ -129,6 +129,8 @@ class Facts:
     """By operation id."""
     models: Mapping[str, Model]
     """By canonical model name."""
+    default_model: str
+    """The canonical name of the model a create gets by default (the request schema's default)."""
     task_statuses: tuple[str, ...]
     business_codes: tuple[str, ...]
     """The ``code`` of a failed task (``TaskFailure.code``): strings, not HTTP statuses."""
@@ -140,7 +142,7 @@ class Facts:
     def operation(self, operation_id: str) -> Operation:
         return self.operations[operation_id]
 
-    @property
+    @cached_property
     def model_names(self) -> dict[str, str]:
         """Every accepted model name (canonical or alias) to its canonical name."""
         return {alias: model.name for model in self.models.values() for alias in (model.name, *model.aliases)}
@@ -149,7 +151,7 @@ class Facts:
         """The model a name (canonical or alias) reaches; ``KeyError`` for any other."""
         return self.models[self.model_names[name]]
 
-    @property
+    @cached_property
     def error_pairs(self) -> dict[int, frozenset[tuple[str, str]]]:
         """Documented ``(code, type)`` pairs per HTTP status, over every operation."""
         pairs: dict[int, set[tuple[str, str]]] = {}
@@ -227,6 +229,7 @@ def read_facts(bundle: dict[str, Any]) -> Facts:
     return Facts(
         operations=_operations(bundle),
         models=_models(bundle),
+        default_model=_schema(bundle, "ImageGenerationRequest")["properties"]["model"]["default"],
         task_statuses=tuple(_schema(bundle, "TaskDetailResponse")["properties"]["status"]["enum"]),
         business_codes=tuple(_schema(bundle, "TaskFailure")["properties"]["code"]["enum"]),
         task_id_prefix=_task_id_prefix(bundle),

@@ -11,11 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from evolink_spec import bundle_bytes
+from evolink_spec import CREATE_PATH, TASK_PATH_PREFIX as QUERY_PREFIX, bundle_bytes
 
 from .api import (
-    CREATE_PATH,
-    QUERY_PREFIX,
     Incoming,
     create_operation,
     files_base as api_files_base,
