@@ -36,7 +36,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from evolink_spec import TASK_PATH_PREFIX, TERMINAL_STATUSES, TaskStatus
+from evolink_spec import CREATE as CREATE_FACTS, TASK, TASK_PATH_PREFIX, TERMINAL_STATUSES, TaskStatus
 
 from ._budget import Limits
 from ._failures import BudgetExhausted, ContractViolation
@@ -54,8 +54,8 @@ from ._report import Recorder
 from ._target import Client
 from .checks import foreign_answer_violation
 
-POLL = "GET /v1/tasks/{task_id}"
-CREATE = "POST /v1/images/generations"
+POLL = TASK.label
+CREATE = CREATE_FACTS.label
 POLL_FLOOR = 0.2
 """Fewest seconds between two polls of one live task (the rate limit, when slower, decides)."""
 LIVE_TASK_LIMIT = 600.0

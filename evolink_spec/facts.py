@@ -95,6 +95,11 @@ class Operation:
     """The example error envelope of each documented error status."""
 
     @property
+    def label(self) -> str:
+        """``METHOD /path/{param}``, as schemathesis and the reports name an operation."""
+        return f"{self.method} {self.path}"
+
+    @property
     def path_prefix(self) -> str:
         """The path up to its first parameter (``/v1/tasks/``); the whole path when it has none."""
         return self.path.split("{", 1)[0]

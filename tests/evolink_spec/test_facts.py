@@ -32,6 +32,7 @@ def _bundle() -> dict[str, Any]:
 def test_operations__are_the_bundles() -> None:
     assert (CREATE.id, CREATE.method, CREATE.path) == ("createImageGeneration", "POST", "/v1/images/generations")
     assert (TASK.id, TASK.method, TASK.path) == ("getTaskDetail", "GET", "/v1/tasks/{task_id}")
+    assert (CREATE.label, TASK.label) == ("POST /v1/images/generations", "GET /v1/tasks/{task_id}")
     assert CREATE_PATH == "/v1/images/generations"
     assert TASK_PATH_PREFIX == "/v1/tasks/"
     assert CREATE.statuses == (200, 400, 401, 402, 403, 429, 500)
