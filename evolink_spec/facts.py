@@ -270,6 +270,7 @@ def task_id_form(found: Facts) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(found.task_id_prefix)}(?P<created>\d{{9,11}})-[a-z0-9]{{8}}$")
 
 
+check_constants(load_bundle())  # before the names below, so a mismatch says what it is
 _FACTS = facts()
 CREATE = _FACTS.operation(CREATE_OPERATION)
 TASK = _FACTS.operation(TASK_OPERATION)
@@ -279,4 +280,3 @@ TASK_ID_PREFIX = _FACTS.task_id_prefix
 BUSINESS_CODES = _FACTS.business_codes
 TASK_ID = task_id_form(_FACTS)
 """``task-unified-<unix seconds>-<8 lowercase letters or digits>`` (``TaskDetailResponse.id``)."""
-check_constants(load_bundle())
