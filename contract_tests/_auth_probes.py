@@ -10,17 +10,18 @@ import secrets
 
 import requests
 
-from ._facts import CREATE_OPERATION, CREATE_PATH, TASK_PATH_PREFIX, UNKNOWN_TASK_ID
+from evolink_spec import CREATE as CREATE_FACTS, CREATE_OPERATION, CREATE_PATH, TASK, TASK_PATH_PREFIX
+
 from ._failures import BudgetExhausted, ContractViolation
 from ._fixtures import request_bodies
 from ._invariants import error_envelope_violations
 from ._ledger import Ledger
 from ._report import Recorder
-from ._target import Client
+from ._target import UNKNOWN_TASK_ID, Client
 from .checks import MADE_UP_KEY, auth_refusal_violation
 
-CREATE = f"POST {CREATE_PATH}"
-QUERY = "GET /v1/tasks/{task_id}"
+CREATE = CREATE_FACTS.label
+QUERY = TASK.label
 
 
 FACT_OF = {

@@ -26,10 +26,11 @@ from typing import Any
 
 import requests
 
+from evolink_spec import TERMINAL_STATUSES as TERMINAL
+
 from ._callback_receiver import Attempt, Receiver
 from ._catalogue import catalogue
 from ._edges import base_body
-from ._facts import TERMINAL
 from ._failures import BudgetExhausted, ContractViolation
 from ._invariants import excerpt, parse_json
 from ._ledger import Ledger

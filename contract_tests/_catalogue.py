@@ -21,12 +21,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from ._facts import CREATE_PATH, ID_CREATED_SLACK, TASK_PATH_PREFIX, facts
+from evolink_spec import CREATE_PATH, TASK_PATH_PREFIX, Model
+
+from ._invariants import ID_CREATED_SLACK
 from ._spec_sources import (
-    bundle,
     overlay_targets,
     request_property,
+    request_schema,
     seed_request_property,
+    spec_facts,
 )
 
 REQUEST_SCHEMA = "#/components/schemas/ImageGenerationRequest"
@@ -112,28 +115,39 @@ def documented_extensions() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return accepted, refused
 
 
-def models() -> tuple[str, ...]:
-    return tuple(request_property("model").get("enum", ()))
+def models() -> tuple[Model, ...]:
+    """Every documented model (``evolink_spec``), the default one first."""
+    found = spec_facts().models
+    default = spec_facts().default_model
+    return tuple(sorted(found.values(), key=lambda model: model.name != default))
 
 
 def canonical_model() -> str:
-    """The name every model alias is answered as: the seed's own default model."""
-    return str(seed_request_property("model").get("default") or models()[0])
+    """The model a create gets by default (the request schema's default)."""
+    return spec_facts().default_model
 
 
 def aliases() -> tuple[str, ...]:
-    """Model names the bundle accepts that the seed's enum did not list: the documented aliases."""
-    seed_values = seed_request_property("model").get("enum", [])
-    return tuple(model for model in models() if model not in seed_values)
+    """Every documented alias of every model."""
+    return tuple(alias for model in models() for alias in model.aliases)
 
 
-def sizes() -> tuple[str, ...]:
-    return tuple(request_property("size").get("enum", ()))
+def scoped(name: str, model: Model, value: str | None = None) -> str:
+    """A per-model fact's name: ``name[value]`` with one model, ``name[model/value]`` (or
+    ``name[model]``) once the spec documents several."""
+    several = len(spec_facts().models) > 1
+    if value is None:
+        return f"{name}[{model.name}]" if several else name
+    return f"{name}[{model.name}/{value}]" if several else f"{name}[{value}]"
 
 
-def limit(name: str, keyword: str) -> int | None:
-    value = request_property(name).get(keyword)
-    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+def model_members(model: Model) -> dict[str, str]:
+    """The body members that reach ``model`` (none for the default one)."""
+    return {} if model.name == canonical_model() else {"model": model.name}
+
+
+def callback_url_limit() -> int:
+    return spec_facts().callback_url.max_length
 
 
 @dataclass(frozen=True)
@@ -175,24 +189,24 @@ PRIVATE_HOSTS: tuple[HostSpelling, ...] = (
 def _create_facts() -> list[Fact]:
     found: list[Fact] = []
     for model in models():
-        found.append(
-            Fact(
-                f"create.model.accepted[{model}]",
-                f"a create with model {model} is accepted",
-                _enum_value_source("model", model),
-                "edge",
+        for name in (model.name, *model.aliases):
+            found.append(
+                Fact(
+                    f"create.model.accepted[{name}]",
+                    f"a create with model {name} is accepted",
+                    _enum_value_source("model", name),
+                    "edge",
+                )
             )
-        )
-    canonical = canonical_model()
-    for alias in aliases():
-        found.append(
-            Fact(
-                f"create.model.alias[{alias}]",
-                f"a create with the legacy name {alias} is answered as {canonical}",
-                f"overlay: {_property_target('model')}",
-                "edge",
+        for alias in model.aliases:
+            found.append(
+                Fact(
+                    f"create.model.alias[{alias}]",
+                    f"a create with the legacy name {alias} is answered as {model.name}",
+                    f"overlay: {_property_target('model')}",
+                    "edge",
+                )
             )
-        )
     found.append(
         Fact(
             "create.model.refused-unknown",
@@ -201,7 +215,7 @@ def _create_facts() -> list[Fact]:
             "edge",
         )
     )
-    for member in bundle()["components"]["schemas"]["ImageGenerationRequest"].get("required", []):
+    for member in request_schema().get("required", []):
         found.append(
             Fact(
                 f"create.required[{member}]",
@@ -210,38 +224,37 @@ def _create_facts() -> list[Fact]:
                 "edge",
             )
         )
-    for size in sizes():
+    for model in models():
+        for size in model.sizes:
+            found.append(
+                Fact(
+                    scoped("create.size.accepted", model, size),
+                    f"a create of {model.name} with size {size} is accepted",
+                    f"bundle: {REQUEST_SCHEMA}/properties/size/enum",
+                    "edge",
+                )
+            )
         found.append(
             Fact(
-                f"create.size.accepted[{size}]",
-                f"a create with size {size} is accepted",
+                scoped("create.size.refused-unknown", model),
+                f"a create of {model.name} with a size outside its documented ratios is refused with 400",
                 f"bundle: {REQUEST_SCHEMA}/properties/size/enum",
                 "edge",
             )
         )
-    found.append(
-        Fact(
-            "create.size.refused-unknown",
-            "a size outside the documented ratios is refused with 400",
-            f"bundle: {REQUEST_SCHEMA}/properties/size/enum",
-            "edge",
-        )
-    )
-    prompt_limit = limit("prompt", "maxLength")
-    if prompt_limit is not None:
+        prompt_limit = model.max_prompt_length
         found.append(
             Fact(
-                "create.prompt.max-length",
+                scoped("create.prompt.max-length", model),
                 f"a prompt of {prompt_limit} characters is accepted, {prompt_limit + 1} refused with 400",
                 f"bundle: {REQUEST_SCHEMA}/properties/prompt/maxLength",
                 "edge",
             )
         )
-    images = limit("image_urls", "maxItems")
-    if images is not None:
+        images = model.max_image_urls
         found.append(
             Fact(
-                "create.image_urls.max-items",
+                scoped("create.image_urls.max-items", model),
                 f"{images} reference images are accepted, {images + 1} refused with 400",
                 _source(f"{REQUEST_SCHEMA}/properties/image_urls/maxItems", _property_target("image_urls"), "maxItems"),
                 "edge",
@@ -295,18 +308,17 @@ def _create_facts() -> list[Fact]:
             "edge",
         )
     )
-    url_limit = limit("callback_url", "maxLength")
-    if url_limit is not None:
-        found.append(
-            Fact(
-                "create.callback_url.max-length",
-                f"a callback_url of {url_limit} characters is accepted, {url_limit + 1} refused with 400",
-                _source(
-                    f"{REQUEST_SCHEMA}/properties/callback_url/maxLength", _property_target("callback_url"), "maxLength"
-                ),
-                "edge",
-            )
+    url_limit = callback_url_limit()
+    found.append(
+        Fact(
+            "create.callback_url.max-length",
+            f"a callback_url of {url_limit} characters is accepted, {url_limit + 1} refused with 400",
+            _source(
+                f"{REQUEST_SCHEMA}/properties/callback_url/maxLength", _property_target("callback_url"), "maxLength"
+            ),
+            "edge",
         )
+    )
     for spelling in PRIVATE_HOSTS:
         found.append(
             Fact(
@@ -334,7 +346,7 @@ def _pointer_path(path: str) -> str:
 def _task_facts() -> list[Fact]:
     detail = "#/components/schemas/TaskDetailResponse"
     query = f"#/paths/{_pointer_path(TASK_PATH_PREFIX + '{task_id}')}/get"
-    documented = facts()
+    documented = spec_facts()
     found = [
         Fact(
             "task.id-form",
@@ -363,7 +375,7 @@ def _task_facts() -> list[Fact]:
         ),
         Fact(
             "task.status-enum",
-            f"status is one of {', '.join(documented.statuses)}",
+            f"status is one of {', '.join(documented.task_statuses)}",
             f"bundle: {detail}/properties/status/enum",
             "check:task_state_consistent",
         ),
@@ -417,15 +429,21 @@ def _auth_facts() -> list[Fact]:
 
 def _error_facts() -> list[Fact]:
     found = []
-    for status, pairs in facts().error_pairs.items():
-        shown = " or ".join(f"{code}/{kind}" for code, kind in sorted(pairs))
+    documented = spec_facts()
+    for status, pairs in documented.error_pairs.items():
+        where = [
+            f"#/paths/{_pointer_path(operation.path)}/{operation.method.lower()}/responses/{status}"
+            for operation in documented.operations.values()
+            if status in operation.errors
+        ]
+        if status == 404:
+            kinds = " or ".join(sorted({kind for _, kind in pairs}))
+            statement = f"a 404 answer is the JSON envelope with type {kinds} (its code is the provider's silence)"
+        else:
+            shown = " or ".join(f"{code}/{kind}" for code, kind in sorted(pairs))
+            statement = f"a {status} answer is the JSON envelope with code/type {shown}"
         found.append(
-            Fact(
-                f"error.envelope[{status}]",
-                f"a {status} answer is the JSON envelope with code/type {shown}",
-                f"bundle: #/paths/*/*/responses/{status}/content/application~1json/example",
-                "check:error_envelope",
-            )
+            Fact(f"error.envelope[{status}]", statement, "bundle: " + ", ".join(where), "check:error_envelope")
         )
     return found
 

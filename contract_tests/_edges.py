@@ -27,28 +27,28 @@ from typing import Any
 
 import requests
 
+from evolink_spec import CREATE_PATH, TASK_ID, TASK_PATH_PREFIX
+
 from ._catalogue import (
     CREATED_TOLERANCE,
     PRIVATE_HOSTS,
     PUBLISHED_CLIENT_HEADERS,
     PUBLISHED_CLIENT_MEMBERS,
     HostSpelling,
-    aliases,
+    callback_url_limit,
     canonical_model,
     documented_extensions,
-    limit,
+    model_members,
     models,
-    sizes,
+    scoped,
 )
-from ._facts import CREATE_PATH, TASK_ID, TASK_PATH_PREFIX, UNKNOWN_TASK_ID, facts
 from ._failures import BudgetExhausted, ContractViolation
 from ._invariants import excerpt, parse_json
 from ._ledger import Ledger
 from ._report import Recorder
-from ._target import Client
+from ._spec_sources import request_schema, spec_facts
+from ._target import UNKNOWN_TASK_ID, Client
 
-CREATE = f"POST {CREATE_PATH}"
-QUERY = "GET /v1/tasks/{task_id}"
 PROBE_HOST = "contract-probe.invalid"
 BASE_PROMPT = "contract probe: a small red square on a white background"
 MALFORMED_TASK_ID = "contract-probe-not-a-task"
@@ -172,26 +172,34 @@ _DROP = object()
 def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
     """Every probe just outside an edge, each in its own request."""
     found = [
-        Refusal("create.model.refused-unknown", "an undocumented model", body=_with(model="nano-banana-contract-x")),
-        Refusal("create.size.refused-unknown", "an undocumented size", body=_with(size="5:4")),
+        Refusal("create.model.refused-unknown", "an undocumented model", body=_with(model="nano-banana-contract-x"))
     ]
-    request_schema = facts_required()
-    for member in request_schema:
+    for member in request_schema().get("required", []):
         found.append(Refusal(f"create.required[{member}]", f"no {member}", body=_with(**{member: _DROP})))
-    prompt_limit = limit("prompt", "maxLength")
-    if prompt_limit is not None:
+    for model in models():
+        on = model_members(model)
+        of = f" ({model.name})" if on else ""
         found.append(
             Refusal(
-                "create.prompt.max-length",
-                f"a prompt of {prompt_limit + 1} characters",
-                body=_with(prompt=prompt_of(prompt_limit + 1)),
+                scoped("create.size.refused-unknown", model), f"an undocumented size{of}", body=_with(**on, size="5:4")
             )
         )
-    images = limit("image_urls", "maxItems")
-    if images is not None:
+        prompt_limit = model.max_prompt_length
+        found.append(
+            Refusal(
+                scoped("create.prompt.max-length", model),
+                f"a prompt of {prompt_limit + 1} characters{of}",
+                body=_with(**on, prompt=prompt_of(prompt_limit + 1)),
+            )
+        )
+        images = model.max_image_urls
         urls = [f"https://{PROBE_HOST}/ref-{index}.png" for index in range(images + 1)]
         found.append(
-            Refusal("create.image_urls.max-items", f"{images + 1} reference images", body=_with(image_urls=urls))
+            Refusal(
+                scoped("create.image_urls.max-items", model),
+                f"{images + 1} reference images{of}",
+                body=_with(**on, image_urls=urls),
+            )
         )
     for ext in documented_extensions()[1]:
         found.append(
@@ -204,15 +212,14 @@ def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
     found.append(
         Refusal("create.callback_url.https", "an http callback_url", body=_with(callback_url=padded_url(60, "http")))
     )
-    url_limit = limit("callback_url", "maxLength")
-    if url_limit is not None:
-        found.append(
-            Refusal(
-                "create.callback_url.max-length",
-                f"a callback_url of {url_limit + 1} characters",
-                body=_with(callback_url=padded_url(url_limit + 1)),
-            )
+    url_limit = callback_url_limit()
+    found.append(
+        Refusal(
+            "create.callback_url.max-length",
+            f"a callback_url of {url_limit + 1} characters",
+            body=_with(callback_url=padded_url(url_limit + 1)),
         )
+    )
     port = dead_port()
     for spelling in PRIVATE_HOSTS:
         if same_host(spelling, skip_hosts):
@@ -228,7 +235,7 @@ def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
     found.append(
         Refusal(
             "task.id-form",
-            "a query for an id without the task-unified- prefix",
+            f"a query for an id without the {spec_facts().task_id_prefix} prefix",
             method="GET",
             task_id=MALFORMED_TASK_ID,
             code="invalid_task_id",
@@ -249,39 +256,42 @@ def skipped_for_receiver(skip_hosts: Iterable[str]) -> list[str]:
     ]
 
 
-def facts_required() -> list[str]:
-    from ._spec_sources import bundle
-
-    required: list[str] = bundle()["components"]["schemas"]["ImageGenerationRequest"].get("required", [])
-    return list(required)
-
-
 def insides() -> list[Inside]:
     """Every change just inside an edge; ``pack`` shares creates between independent ones."""
-    canonical = canonical_model()
-    found = [
-        Inside(
-            (f"create.model.accepted[{model}]", *((f"create.model.alias[{model}]",) if model in aliases() else ())),
-            f"model {model}",
-            {"model": model},
-            answered_model=canonical if model in aliases() else None,
-        )
-        for model in models()
-    ]
-    found += [Inside((f"create.size.accepted[{size}]",), f"size {size}", {"size": size}) for size in sizes()]
-    prompt_limit = limit("prompt", "maxLength")
-    if prompt_limit is not None:
+    found: list[Inside] = []
+    for model in models():
+        for name in (model.name, *model.aliases):
+            alias = name != model.name
+            found.append(
+                Inside(
+                    (f"create.model.accepted[{name}]", *((f"create.model.alias[{name}]",) if alias else ())),
+                    f"model {name}",
+                    {"model": name},
+                    answered_model=model.name if alias else None,
+                )
+            )
+        on = model_members(model)
+        of = f" ({model.name})" if on else ""
+        found += [
+            Inside((scoped("create.size.accepted", model, size),), f"size {size}{of}", {**on, "size": size})
+            for size in model.sizes
+        ]
+        prompt_limit = model.max_prompt_length
         found.append(
             Inside(
-                ("create.prompt.max-length",),
-                f"a prompt of {prompt_limit} characters",
-                {"prompt": prompt_of(prompt_limit)},
+                (scoped("create.prompt.max-length", model),),
+                f"a prompt of {prompt_limit} characters{of}",
+                {**on, "prompt": prompt_of(prompt_limit)},
             )
         )
-    images = limit("image_urls", "maxItems")
-    if images is not None:
-        urls = [f"https://{PROBE_HOST}/ref-{index}.png" for index in range(images)]
-        found.append(Inside(("create.image_urls.max-items",), f"{images} reference images", {"image_urls": urls}))
+        urls = [f"https://{PROBE_HOST}/ref-{index}.png" for index in range(model.max_image_urls)]
+        found.append(
+            Inside(
+                (scoped("create.image_urls.max-items", model),),
+                f"{model.max_image_urls} reference images{of}",
+                {**on, "image_urls": urls},
+            )
+        )
     for ext in documented_extensions()[0]:
         found.append(
             Inside(
@@ -294,13 +304,12 @@ def insides() -> list[Inside]:
         found.append(Inside((f"create.unknown-member[{member}]",), f"member {member}", {member: value}))
     for header, value in PUBLISHED_CLIENT_HEADERS.items():
         found.append(Inside((f"create.client-header[{header}]",), f"header {header}", headers={header: value}))
-    url_limit = limit("callback_url", "maxLength")
-    length = url_limit if url_limit is not None else 80
+    url_limit = callback_url_limit()
     found.append(
         Inside(
-            ("create.callback_url.https", *(("create.callback_url.max-length",) if url_limit is not None else ())),
-            f"an https callback_url of {length} characters",
-            {"callback_url": padded_url(length)},
+            ("create.callback_url.https", "create.callback_url.max-length"),
+            f"an https callback_url of {url_limit} characters",
+            {"callback_url": padded_url(url_limit)},
         )
     )
     return found
@@ -369,7 +378,7 @@ class EdgeRun:
         expected = f"{probe.label} is refused with {probe.status}" + (f" {probe.code}" if probe.code else "")
         if status == probe.status and (probe.code is None or code == probe.code):
             if probe.status == 400 and probe.code is None:
-                pairs = facts().error_pairs.get(400, frozenset())
+                pairs = spec_facts().error_pairs.get(400, frozenset())
                 if pairs and code not in {pair[0] for pair in pairs}:
                     self.broken(
                         probe.fact,

@@ -1,7 +1,9 @@
-"""The spec documents the fact catalogue reads: the bundle, the verbatim seed, and the overlay.
+"""The spec the fact catalogue reads: ``evolink_spec``'s facts, plus the seed and the overlay.
 
-One place that knows where they come from, so the catalogue (``_catalogue``) can say for
-each fact whether the seed states it or an overlay action added it.
+``evolink_spec`` holds the facts both the mock and the suite use (models, sizes, limits,
+errors). The catalogue also says, for each fact, whether the verbatim seed states it or an
+overlay action added it, and reads what ``evolink_spec`` does not model (the ``image_urls``
+item pattern): both from here, so one place knows where the documents live.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from mock_server.spec import OVERLAY_FILE, SEED_FILE, load_bundle, spec_dir
+from evolink_spec import Facts, facts, load_bundle, read_facts
+from evolink_spec.bundle import OVERLAY_FILE, SEED_FILE, spec_dir
 
 REQUEST = "ImageGenerationRequest"
 
@@ -20,15 +23,26 @@ def bundle() -> dict[str, Any]:
     return load_bundle()
 
 
+def spec_facts() -> Facts:
+    """The facts of ``bundle()`` (the shipped bundle's, read once, unless a test swapped the bundle)."""
+    document = bundle()
+    return facts() if document is load_bundle() else read_facts(document)
+
+
 @cache
 def _yaml(name: str) -> Any:
     with (spec_dir() / name).open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 
+def request_schema() -> dict[str, Any]:
+    found: dict[str, Any] = bundle()["components"]["schemas"][REQUEST]
+    return found
+
+
 def request_property(name: str) -> dict[str, Any]:
     """The bundle's schema of one create body member (empty when it has none)."""
-    found: dict[str, Any] = bundle()["components"]["schemas"][REQUEST]["properties"].get(name, {})
+    found: dict[str, Any] = request_schema()["properties"].get(name, {})
     return found
 
 

@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mock_server.spec import load_bundle
+from evolink_spec import load_bundle
 
 OWNER = "sk-standin-owner"
 OTHER = "sk-standin-other"

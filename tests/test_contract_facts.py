@@ -27,7 +27,7 @@ from contract_tests._ledger import BROKEN, HELD, UNPROBED, Ledger
 from contract_tests._outputs import write_step_summary
 from contract_tests._report import Recorder
 from contract_tests._target import Target
-from mock_server.spec import load_bundle
+from evolink_spec import load_bundle
 from tests.drifting_api import OTHER, OWNER, StandIn, serving
 from tests.servers import ROOT
 
