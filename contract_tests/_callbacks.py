@@ -163,6 +163,9 @@ class CallbackRun:
             # On a virtual clock one stepped advance runs every attempt due on the way.
             self.wait(left if self.virtual else min(self.poll_every, left))
 
+    def _more_than(self, token: str, count: int) -> Callable[[], bool]:
+        return lambda: len(self.receiver.of(token)) > count
+
     def _follow(self, first: Scenario, second: Scenario) -> None:
         ends = [s.terminal_at or self.clock() for s in (first, second)]
         self._wait_for(
@@ -175,10 +178,7 @@ class CallbackRun:
                 break
             expected = _next_due(seen[-1], RETRY_DELAYS[len(seen) - 1])
             count = len(seen)
-            self._wait_for(
-                lambda count=count: len(self.receiver.of(first.token)) > count,  # type: ignore[misc]
-                expected + tolerance(4.0) + 1.0,
-            )
+            self._wait_for(self._more_than(first.token, count), expected + tolerance(4.0) + 1.0)
             if len(self.receiver.of(first.token)) == count:
                 break
         last = max((a.started for a in self.receiver.of(first.token) + self.receiver.of(second.token)), default=0.0)

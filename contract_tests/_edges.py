@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -589,11 +589,3 @@ def mock_clock(client: Client) -> Callable[[], float]:
         return float(answer.json()["now"])
 
     return now
-
-
-def each_fact(probes: Iterable[Inside | Refusal]) -> Iterator[str]:
-    for probe in probes:
-        if isinstance(probe, Inside):
-            yield from probe.facts
-        else:
-            yield probe.fact
