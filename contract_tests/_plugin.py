@@ -108,38 +108,44 @@ def _terminal_sink(config: pytest.Config) -> Callable[[str], None]:
 
 
 def _stage(nodeid: str) -> int:
-    """The phase of a run a test belongs to (``STAGES``)."""
+    """The phase of a run a test belongs to (``_stage_line`` names each)."""
     if "test_examples" in nodeid or "test_target" in nodeid or "test_auth" in nodeid:
         return 0
-    if "test_edges_refused" in nodeid:
+    if "test_callbacks_start" in nodeid:
         return 1
-    if "test_edges_accepted" in nodeid:
-        return 6
-    if "test_callbacks" in nodeid:
-        return 7
-    if "test_operation" in nodeid and "-negative]" in nodeid:
+    if "test_edges_refused" in nodeid:
         return 2
-    if "test_operation" in nodeid and "POST" not in nodeid:
+    if "test_operation" in nodeid and "-negative]" in nodeid:
         return 3
-    if "test_lifecycle" in nodeid:
+    if "test_operation" in nodeid and "POST" not in nodeid:
         return 4
-    return 5
+    if "test_lifecycle" in nodeid:
+        return LIFECYCLE_STAGE
+    if "test_edges_accepted" in nodeid:
+        return 7
+    if "test_callbacks" in nodeid:
+        return 8
+    return 6
+
+
+LIFECYCLE_STAGE = 5
 
 
 def _stage_line(stage: int, target: Target) -> str:
     """What a live target's run is doing in ``stage``, for the progress line when it starts."""
-    if stage == 4:
+    if stage == LIFECYCLE_STAGE:
         every = poll_interval(target.limits)
         return f"lifecycle: creating tasks, polling each every {every:g} s or more until it finishes"
     return (
         "connectivity and auth probes",
+        "callbacks: creating two tasks that call the suite's receiver (judged at the end)",
         "edges: probes just outside each documented limit, each must be refused",
         "negative data: invalid requests, each must be refused",
         "positive data: task queries",
         "",
         "positive data: creates",
         "edges: probes just inside each documented limit, sharing creates",
-        "callbacks: tasks calling the suite's receiver, which fails on purpose",
+        "callbacks: the receiver failed on purpose; judging the attempts",
     )[stage]
 
 

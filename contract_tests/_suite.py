@@ -7,6 +7,7 @@ modules are imported, because schemathesis builds its tests from the schemas at 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +15,7 @@ from schemathesis import BaseSchema, Case, GenerationMode, Response
 from schemathesis.core.failures import FailureGroup
 
 from . import _binding
+from ._callbacks import CallbackRun
 from ._comparison import Disagreement, disagreements, run_reference
 from ._curl import curl_line
 from ._failures import BudgetExhausted
@@ -47,6 +49,10 @@ class Suite:
         """The verdict on each fact of the catalogue, per target."""
         self.disagreements: dict[str, list[Disagreement]] = {}
         """Per target compared with the mock in-process: the facts they judge differently."""
+        self.callback_runs: dict[str, CallbackRun] = {}
+        """The callback check of each live target, started early and judged at the end."""
+        self.closers: list[Callable[[], None]] = []
+        """What to stop when the run ends (callback receivers)."""
         self.receiver_hosts: tuple[str, ...] = receiver_hosts(options)
         """Hosts of the callback receiver's URL, which the target was told to allow (``--callbacks``)."""
 
@@ -137,6 +143,9 @@ class Suite:
         self.disagreements[target.name] = disagreements(self.ledger, target)
 
     def close(self) -> None:
+        for closer in self.closers:
+            closer()
+        self.closers.clear()
         for schema in (self._schemas or {}).values():
             _binding.unbind(schema)
         for client in self.clients.values():
