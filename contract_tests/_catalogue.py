@@ -69,13 +69,16 @@ class Fact:
         statement: the promise, in one sentence.
         source: where it is written (``bundle: <pointer>``, ``overlay: <target>``, ``notes: ...``).
         probe: how the suite checks it: ``edge`` (a probe on each side, ``_edges``),
-            ``callbacks`` (``--callbacks``), or ``check:<name>`` (a check on every answer).
+            ``callbacks`` (``--callbacks``), ``check:<name>`` (a check on every answer), or
+            ``none`` (documented, but no run can probe it; ``why_not`` says why).
     """
 
     name: str
     statement: str
     source: str
     probe: str
+    why_not: str = ""
+    """For ``probe == "none"``: why no run can probe it (shown in the facts table)."""
 
     @property
     def group(self) -> str:
@@ -474,10 +477,44 @@ def _callback_facts() -> list[Fact]:
     ]
 
 
+def _unprobeable_facts() -> list[Fact]:
+    return [
+        Fact(
+            "create.image_urls.max-bytes",
+            "each reference image is at most 10 MB",
+            f"bundle: {REQUEST_SCHEMA}/properties/image_urls/description; {NOTES_CREATE}",
+            "none",
+            "a probe needs an image the target downloads from a host the suite serves, and probes never "
+            "point anywhere real",
+        ),
+        Fact(
+            "task.results-live-24h",
+            "result links stay valid for 24 hours",
+            NOTES_CREATE,
+            "none",
+            "a run lasts minutes, not a day",
+        ),
+        Fact(
+            "callback.on-cancel",
+            "a cancelled task calls its callback_url too",
+            f"bundle: {REQUEST_SCHEMA}/properties/callback_url/description; {NOTES_CALLBACK}",
+            "none",
+            "the API documents no way to cancel a task",
+        ),
+        Fact(
+            "callback.private-resolution",
+            "a callback_url whose name resolves to a private address is refused or never called",
+            NOTES_CALLBACK,
+            "none",
+            "a probe needs a DNS name the suite controls that resolves to a private address",
+        ),
+    ]
+
+
 @cache
 def catalogue() -> tuple[Fact, ...]:
-    """Every fact, in a stable order: create, task, auth, errors, callbacks."""
-    found = _create_facts() + _task_facts() + _auth_facts() + _error_facts() + _callback_facts()
+    """Every fact, in a stable order: create, task, auth, errors, callbacks, then the unprobeable."""
+    found = _create_facts() + _task_facts() + _auth_facts() + _error_facts() + _callback_facts() + _unprobeable_facts()
     names = [fact.name for fact in found]
     duplicates = {name for name in names if names.count(name) > 1}
     if duplicates:

@@ -53,7 +53,9 @@ class Ledger:
         (``(check, title, what the target did)``), the rest "not probed" with ``reason`` unless judged already."""
         broken = list(broken_checks)
         for fact in catalogue():
-            if fact.probe.startswith("check:"):
+            if fact.probe == "none":
+                self.unprobed(target, fact.name, fact.why_not)
+            elif fact.probe.startswith("check:"):
                 self._settle_check(target, fact, broken, ran, reason)
             elif self.get(target, fact.name) is None:
                 self.unprobed(target, fact.name, reason)
