@@ -275,7 +275,7 @@ class CallbackReceiver:
         self._hangs = 0
         self._release = threading.Event()
         self._arrived = threading.Condition()
-        self._journals: list[Callable[[], list[dict[str, Any]]]] = []
+        self._journals: list[Callable[[], list[dict[str, Any]] | None]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
