@@ -23,7 +23,7 @@ import pytest
 
 import mock_server
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = next(folder for folder in Path(__file__).resolve().parents if (folder / "pyproject.toml").is_file())
 HTTP_FRAMEWORKS = frozenset({"starlette", "uvicorn", "httpx"})
 
 # The domain: every module here (a package counts with all its modules) must exist, so
