@@ -46,7 +46,7 @@ def _bounds(minimum: float | None, maximum: float | None, above: float | None) -
         return f"from {_number(minimum)} to {_number(maximum)}"
     if minimum is not None:
         return f"{_number(minimum)} or more"
-    assert maximum is not None  # called only for a broken bound, and the others are None
+    assert maximum is not None  # _check_range calls this only with a bound set, and the others are None
     return f"at most {_number(maximum)}"
 
 
