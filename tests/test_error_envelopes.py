@@ -22,28 +22,24 @@ import pytest
 from jsonschema import Draft202012Validator
 
 import mock_server
+from evolink_spec import facts, load_bundle
 from mock_server import errors
-from mock_server.spec import load_bundle
 
 BUNDLE = load_bundle()
+FACTS = facts()
 
 # A value for each constructor argument an error requires, by the argument's name. A new
 # error whose constructor needs another one fails below, asking for it here.
 ARGUMENTS: dict[str, Any] = {"task_id": "task-unified-1700000000-abcdefgh"}
 
 
-def _error_responses() -> Iterator[tuple[str, int, dict[str, Any]]]:
-    """``(operation id, status, the response's application/json media)`` for each error answer."""
+def _error_schemas() -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(status, schema)`` for each error answer of each operation in the bundle."""
     for item in BUNDLE["paths"].values():
         for operation in item.values():
             for status, response in operation.get("responses", {}).items():
                 if status.isdigit() and int(status) >= 400:
-                    yield operation["operationId"], int(status), response["content"]["application/json"]
-
-
-def _examples(media: dict[str, Any]) -> list[dict[str, Any]]:
-    found = [media["example"]] if "example" in media else []
-    return found + [example["value"] for example in media.get("examples", {}).values()]
+                    yield int(status), response["content"]["application/json"]["schema"]
 
 
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
@@ -52,11 +48,10 @@ def _validator(schema: dict[str, Any]) -> Draft202012Validator:
 
 
 SCHEMAS_BY_STATUS: dict[int, list[Draft202012Validator]] = {}
-PAIRS_BY_STATUS: dict[int, set[tuple[str, str]]] = {}
-for _operation_id, _status, _media in _error_responses():
-    SCHEMAS_BY_STATUS.setdefault(_status, []).append(_validator(_media["schema"]))
-    for _example in _examples(_media):
-        PAIRS_BY_STATUS.setdefault(_status, set()).add((_example["error"]["code"], _example["error"]["type"]))
+for _status, _schema in _error_schemas():
+    SCHEMAS_BY_STATUS.setdefault(_status, []).append(_validator(_schema))
+PAIRS_BY_STATUS = FACTS.error_pairs
+EXAMPLES = [(operation.id, example) for operation in FACTS.operations.values() for example in operation.errors.values()]
 EVERY_ERROR_SCHEMA = [validator for validators in SCHEMAS_BY_STATUS.values() for validator in validators]
 DOCUMENTED_CODES = {code for pairs in PAIRS_BY_STATUS.values() for code, _ in pairs}
 
@@ -87,12 +82,11 @@ def _cases() -> Iterator[Any]:
     for cls in _every_error_class():
         if cls is errors.SpecifiedError:
             # Prefer: code= and rules answer a documented example as it is: each is a case.
-            for operation_id, status, media in _error_responses():
-                for number, example in enumerate(_examples(media)):
-                    yield pytest.param(
-                        lambda status=status, example=example: errors.SpecifiedError(status, example),
-                        id=f"SpecifiedError-{operation_id}-{status}-{number}",
-                    )
+            for operation_id, example in EXAMPLES:
+                yield pytest.param(
+                    lambda example=example: errors.SpecifiedError(example.status, example.body()),
+                    id=f"SpecifiedError-{operation_id}-{example.status}",
+                )
         else:
             yield pytest.param(lambda cls=cls: _build(cls), id=f"{cls.__module__}.{cls.__name__}")
 
@@ -130,7 +124,6 @@ def test_error__uses_the_documented_code_and_type(make: Any) -> None:
         assert pair in documented, f"{pair}: the spec pairs this code otherwise at {error.status}"
 
 
-def test_specified_error__renders_the_example_exactly() -> None:
-    for _, status, media in _error_responses():
-        for example in _examples(media):
-            assert json.loads(errors.SpecifiedError(status, example).render()) == example
+@pytest.mark.parametrize("example", [example for _, example in EXAMPLES], ids=lambda example: str(example.status))
+def test_specified_error__renders_the_example_exactly(example: Any) -> None:
+    assert json.loads(errors.SpecifiedError(example.status, example.body()).render()) == example.body()
