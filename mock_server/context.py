@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .accounts import Accounts, AccountSpec
-from .callback_safety import CallbackPolicy
-from .callbacks import CallbackQueue
+from .callbacks import CallbackPolicy, CallbackQueue
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
 from .delays import Delays

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from .errors import InvalidRequest
+from ..errors import InvalidRequest
 
 MAX_URL_LENGTH = 2048
 DNS_TIMEOUT = 2.0
