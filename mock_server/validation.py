@@ -23,7 +23,7 @@ from openapi_core import OpenAPI
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
-from .callbacks.safety import HTTPS_ONLY
+from .callbacks import HTTPS_ONLY
 from .errors import InvalidRequest, InvalidTaskId, Unauthorized
 
 TASK_ID_PREFIX = "task-unified-"

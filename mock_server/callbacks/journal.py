@@ -21,6 +21,7 @@ kept (default 10,000, the ``journal_capacity`` setting). One entry:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,9 +71,10 @@ class CallbackJournal(RecordLog[CallbackEntry]):
     def __init__(self, capacity: int = 10_000) -> None:
         super().__init__(capacity)
 
-    def record(self, fields: dict[str, Any]) -> dict[str, Any]:
-        """Journal one attempt or event (``fields``: the members of ``CallbackEntry``); returns it as listed."""
-        entry = CallbackEntry(**fields)
+    def record(self, entry: CallbackEntry | Mapping[str, Any]) -> dict[str, Any]:
+        """Journal one attempt or event (a ``CallbackEntry`` or its members by name); returns it as listed."""
+        if not isinstance(entry, CallbackEntry):
+            entry = CallbackEntry(**entry)
         self._keep(entry)
         return entry.as_dict()
 

@@ -46,7 +46,7 @@ from .delivery import (
     CallbackDelivery,
     DeliveryState,
 )
-from .journal import CallbackJournal
+from .journal import CallbackEntry, CallbackJournal
 from .safety import CallbackPolicy, CallbackTarget
 from .wire import describe, post_json
 
@@ -378,18 +378,18 @@ class CallbackQueue:
     ) -> None:
         start = self.clock.now() if start is None else start
         self.journal.record(
-            {
-                "task_id": delivery.task.id,
-                "url": delivery.target.url,
-                "kind": kind,
-                "attempt": attempt,
-                "scheduled_at": scheduled,
-                "time": start,
-                "late_ms": None if scheduled is None else round((start - scheduled) * 1000, 3),
-                "duration_ms": None if end is None else round((end - start) * 1000, 3),
-                "status": status,
-                "error": error,
-                "result": result,
-                "next": next_ or {"action": "none"},
-            }
+            CallbackEntry(
+                task_id=delivery.task.id,
+                url=delivery.target.url,
+                kind=kind,
+                attempt=attempt,
+                scheduled_at=scheduled,
+                time=start,
+                late_ms=None if scheduled is None else round((start - scheduled) * 1000, 3),
+                duration_ms=None if end is None else round((end - start) * 1000, 3),
+                status=status,
+                error=error,
+                result=result,
+                next=next_ or {"action": "none"},
+            )
         )
