@@ -6,7 +6,8 @@ or is cancelled through the admin API, the queue POSTs the task-query JSON to th
 has 10 s of mock time; a 2xx answer ends the delivery; anything else (another status, a
 redirect, a timeout, a refused or reset connection, a TLS failure, an address the safety
 rules refuse) is a failure, followed by at most 3 retries 1 s, 2 s and 4 s after each
-failure. Every attempt is journalled.
+failure. Every attempt is journalled. A delivery's state (``delivery.py``) changes only
+along its transitions table.
 
 A rule's ``callback`` behaviour (``behaviour.py``) can make a delivery late
 (``delay``), repeat it after success (``duplicates``, sent one after another, each once),
