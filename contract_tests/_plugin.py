@@ -242,7 +242,7 @@ def settle_facts(suite: _suite.Suite) -> None:
             for fact in catalogue():
                 if fact.probe == "callbacks":
                     suite.ledger.unprobed(target.name, fact.name, NO_CALLBACKS)
-        broken = [(f.check, f.title, f.actual) for f in suite.recorder.for_target(target.name)]
+        broken = [(f.check, f.title, f.actual) for f in suite.recorder.findings.values() if f.target == target.name]
         suite.ledger.settle(target.name, broken, ran, reason or NOT_REACHED)
 
 

@@ -18,21 +18,14 @@ import uvicorn
 
 from ._options import MOCK_KEY, MOCK_OTHER_KEY, RunOptions
 from ._target import Client, Target
+from ._targets import mock_app
 
 START_TIMEOUT = 10.0
 
 
 @contextmanager
 def served_mock(options: RunOptions, allow_callback_hosts: tuple[str, ...] = ("127.0.0.1",)) -> Iterator[Client]:
-    from mock_server import Settings, create_app
-    from mock_server.accounts import AccountSpec
-    from mock_server.config import MockConfig
-
-    accounts = {MOCK_KEY: AccountSpec(), MOCK_OTHER_KEY: AccountSpec()}
-    app = create_app(
-        Settings(clock="virtual", seed=options.seed, allow_callback_hosts=allow_callback_hosts),
-        config=MockConfig(accounts=accounts, unknown_keys="reject"),
-    )
+    app = mock_app(options, allow_callback_hosts=allow_callback_hosts)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", log_level="warning", access_log=False)
     )
