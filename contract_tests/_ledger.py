@@ -52,6 +52,11 @@ class Ledger:
         """Give every fact of ``target`` a verdict: ``check:`` facts from the findings
         (``(check, title, what the target did)``), the rest "not probed" with ``reason`` unless judged already."""
         broken = list(broken_checks)
+        known = {fact.name for fact in catalogue()}
+        for check, title, actual in broken:
+            for name in facts_of(check, title, actual):
+                if name in known:
+                    self.broken(target, name, f"{title}: {actual}")
         for fact in catalogue():
             if fact.probe == "none":
                 self.unprobed(target, fact.name, fact.why_not)
@@ -98,3 +103,26 @@ def _concerns(fact: Fact, title: str, actual: str) -> bool:
         return f"for {status}" in title or actual.startswith(status)
     words = _TITLE_WORDS.get(fact.name)
     return words is None or any(word in title for word in words)
+
+
+CHECK_FACTS = {
+    "task_id_form": ("task.id-form",),
+    "created_plausible": ("task.created-plausible",),
+    "foreign_task_invisible": ("task.foreign-key-404",),
+}
+AUTH_FACTS = {
+    "no Authorization header": "auth.no-key-401",
+    "a malformed header": "auth.malformed-header-401",
+    "a made-up key": "auth.made-up-key-401",
+}
+
+
+def facts_of(check: str, title: str, actual: str) -> list[str]:
+    """The catalogue's facts a finding (its check, title and what the target did) breaks."""
+    if check in ("edges", "callbacks"):
+        return [title.split(": ", 1)[0]]
+    if check in CHECK_FACTS:
+        return list(CHECK_FACTS[check])
+    if check in ("auth_required", "ignored_auth"):
+        return [fact for label, fact in AUTH_FACTS.items() if label in title] or ["auth.made-up-key-401"]
+    return [fact.name for fact in catalogue() if fact.probe == f"check:{check}" and _concerns(fact, title, actual)]

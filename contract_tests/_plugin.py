@@ -16,6 +16,7 @@ import pytest
 
 from . import _suite
 from ._catalogue import catalogue
+from ._ledger import facts_of
 from ._lifecycle import poll_interval
 from ._options import DEFAULT_CALLBACK_LISTEN, JUNIT_FILE, OptionsPlugin, RunOptions
 from ._outputs import comparison_lines, facts_lines, render_html, write_html, write_step_summary
@@ -248,7 +249,13 @@ def settle_facts(suite: _suite.Suite) -> None:
 
 def full_report(suite: _suite.Suite) -> str:
     """The markdown report: ``_report.render`` plus the facts table and the comparison."""
-    text = render(suite.recorder, suite.targets, suite.clients, suite.options.seed)
+    text = render(
+        suite.recorder,
+        suite.targets,
+        suite.clients,
+        suite.options.seed,
+        facts_of=lambda finding: facts_of(finding.check, finding.title, finding.actual),
+    )
     extra = facts_lines(suite.ledger, suite.targets) + comparison_lines(suite.disagreements)
     return text.rstrip("\n") + "\n\n" + "\n".join(extra)
 

@@ -23,7 +23,7 @@ from contract_tests import _catalogue, _spec_sources
 from contract_tests._budget import Limits
 from contract_tests._catalogue import catalogue, render_list
 from contract_tests._edges import EdgeRun, insides, pack, refusals, same_host, wall_clock
-from contract_tests._ledger import BROKEN, HELD, UNPROBED, Ledger
+from contract_tests._ledger import BROKEN, HELD, UNPROBED, Ledger, facts_of
 from contract_tests._outputs import write_step_summary
 from contract_tests._report import Recorder
 from contract_tests._target import Target
@@ -94,6 +94,20 @@ def test_ledger__a_broken_sighting_wins_and_the_first_reason_stays() -> None:
     ledger.unprobed("t", "g", "second")
     assert (ledger.get("t", "f").state, ledger.get("t", "f").detail) == (BROKEN, "refused")  # type: ignore[union-attr]
     assert ledger.get("t", "g").detail == "first"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("check", "title", "actual", "expected"),
+    [
+        ("edges", "create.size.accepted[9:16]: valid create refused", "400", ["create.size.accepted[9:16]"]),
+        ("task_state_consistent", "Status outside the documented set", "'running'", ["task.status-enum"]),
+        ("error_envelope", "Undocumented code/type for 401", "401 with code/type x/y", ["error.envelope[401]"]),
+        ("auth_required", "Request with a made-up key not refused with 401", "200", ["auth.made-up-key-401"]),
+        ("lifecycle", "Progress decreased", "50 -> 5", ["lifecycle.order"]),
+    ],
+)
+def test_facts_of__names_the_fact_a_finding_breaks(check: str, title: str, actual: str, expected: list[str]) -> None:
+    assert facts_of(check, title, actual) == expected
 
 
 def test_pack__never_changes_one_field_twice_in_a_create() -> None:
@@ -184,6 +198,7 @@ def test_contract__a_drift_is_reported_in_every_output_and_compared_with_the_moc
     report = (tmp_path / "contract-report.md").read_text(encoding="utf-8")
     assert _row(report, "create.size.accepted[9:16]") == "**broken**"
     assert _row(report, "create.size.accepted[16:9]") == "held"
+    assert "- Fact: `create.size.accepted[9:16]`" in report
     assert _row(report, "callback.retry-delays") == "not probed"
     assert '-H "Authorization: Bearer ${EVOLINK_API_KEY:-' + OWNER + '}"' in report
     assert "## Real API and mock disagree" in report
