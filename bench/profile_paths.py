@@ -66,12 +66,12 @@ def per_step() -> dict[str, float | str]:
     """µs of each step of the two handlers (n/a where the code moved under this script)."""
     mock = mock_of(fresh_mock())  # type: ignore[arg-type]
     payload = json.loads(CREATE_BODY)
-    task = mock.factory.create_task(key=KEY, model="nano-banana-beta", now=mock.clock.now())
+    task = mock.factory.new_task(key=KEY, model="nano-banana-beta", now=mock.clock.now())
     steps: dict[str, Callable[[], object]] = {
         "json.loads(body)": lambda: json.loads(BODY),
         "bearer_key(header)": lambda: validation.bearer_key(f"Bearer {KEY}"),
         "validator.validate_body(create)": lambda: mock.validator.validate_body(routes.CREATE_OPERATION, payload),
-        "factory.create_task": lambda: mock.factory.create_task(key=KEY, model="nano-banana-beta", now=1e9),
+        "factory.new_task": lambda: mock.factory.new_task(key=KEY, model="nano-banana-beta", now=1e9),
         "json_response(creation_body(task))": lambda: routes.json_response(tasks.creation_body(task)),
         "detail_body(task, processing)": lambda: tasks.detail_body(task, task.plan.started_at + 1, "http://x"),
         "json_response(detail_body(...))": lambda: routes.json_response(

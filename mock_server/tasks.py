@@ -65,7 +65,7 @@ class TaskFactory:
     def new_id(self, now: float) -> str:
         return f"task-unified-{int(now)}-{self.random.token(8)}"
 
-    def create_task(
+    def new_task(
         self,
         *,
         key: str,

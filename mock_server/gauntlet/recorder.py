@@ -14,9 +14,9 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..api import QUERY_PREFIX
+from ..http.provider import QUERY_PREFIX
 from ..clock import Clock
-from ..middleware import TRANSPORT_KEY, transport_of
+from ..http.exchange import TRANSPORT_KEY, transport_of
 
 
 def _task_status(body: bytes) -> str | None:
