@@ -29,13 +29,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
-
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import ClientDisconnect
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..admin_guard import AdminGuard
@@ -374,4 +372,3 @@ def admin_app_options() -> dict[str, Any]:
         "middleware": [Middleware(ErrorBoundary)],
         "exception_handlers": {ApiError: _api_error, HTTPException: _http_error},
     }
-
