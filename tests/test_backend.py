@@ -142,7 +142,7 @@ async def test_create__a_planned_failure_gives_its_credits_back_when_it_fails(ba
     created = await create(backend, "sk-two", outcome=TaskOutcome(error="content_policy_violation", duration=5))
     clock = backend.clock
     assert backend.accounts.balance("sk-two", clock.now()) == pytest.approx(1.6)
-    clock.advance(created.task.plan.finished_at - clock.now())  # type: ignore[attr-defined]
+    clock.advance(created.task.plan.finished_at - clock.now())
     assert backend.accounts.balance("sk-two", clock.now()) == pytest.approx(3.2)
 
 
@@ -162,7 +162,7 @@ async def test_cancel__refunds_once(backend: MockBackend) -> None:
         backend.cancel_task(created.task.id)
     planned = await create(backend, "sk-two", outcome=TaskOutcome(error="content_policy_violation", duration=5))
     backend.cancel_task(planned.task.id)  # its refund was booked at creation: not a second time
-    backend.clock.advance(10)  # type: ignore[attr-defined]
+    backend.clock.advance(10)
     assert backend.accounts.balance("sk-two", backend.clock.now()) == pytest.approx(3.2)
 
 
