@@ -86,7 +86,7 @@ class CallRecord:
         self.note = {**(self.note or {}), **items}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CreateRequest:
     """A create as the backend needs it. ``read_body(limit)`` reads and parses the body
     (``(raw bytes, JSON value)``), refusing a wrong content type, more than ``limit``
@@ -102,7 +102,7 @@ class CreateRequest:
     base_url: Callable[[], str] = lambda: "http://127.0.0.1"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Created:
     task: Task
     replayed: bool = False

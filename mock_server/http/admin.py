@@ -302,7 +302,7 @@ routes = [
 
 
 def is_admin_path(path: str) -> bool:
-    return path == PREFIX or path.startswith(PREFIX + "/")
+    return path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/")
 
 
 async def guard_refused(guard: AdminGuard, scope: Scope, receive: Receive, send: Send) -> bool:
