@@ -30,7 +30,7 @@ from .delays import Delays
 from .errors import FileNotFound, InvalidRequest, NotFound, SpecifiedError, TaskNotFound
 from .idempotency import IdempotencyKeys, fingerprint
 from .images import parse_image_name, render_png, token_matches
-from .journal import RequestJournal
+from .journal import JournalEntry, RawHeaders, RequestJournal
 from .lifecycle import Status
 from .outcomes import TaskOutcome, failure_for
 from .randomness import SeededRandom
@@ -334,12 +334,17 @@ class MockBackend:
         return task, now
 
     async def get_result_image(
-        self, name: str, record: CallRecord, *, method: str = "GET", headers: Mapping[str, str] = NO_HEADERS
+        self,
+        name: str,
+        record: CallRecord,
+        *,
+        method: str = "GET",
+        headers: Callable[[], Mapping[str, str]] = lambda: NO_HEADERS,
     ) -> bytes:
         """A result link: the PNG while the link lives (24 h of mock time), then 404. A link
         whose token is not its task's is unknown, whatever the task's state: nothing about a
         task is told to whoever did not receive its link."""
-        await self.apply_rules(RuleCall("image", method, None, None, headers), None, record)
+        await self.apply_rules(RuleCall("image", method, None, None, self._rule_headers(headers)), None, record)
         parsed = parse_image_name(name)
         if parsed is None:
             raise FileNotFound.unknown()
@@ -364,6 +369,23 @@ class MockBackend:
     def openapi_document(self) -> bytes:
         """The spec bundle this mock serves, as JSON."""
         return bundle_bytes()
+
+    def record_request(
+        self,
+        request: tuple[str, str, bytes, RawHeaders, bytes],
+        status: int | None,
+        elapsed_ms: float,
+        record: CallRecord,
+    ) -> None:
+        """The request journal's one entry for a provider call: ``request`` is its method,
+        path, query, headers and body; a broken connection (``reset``, ``empty``) has no status."""
+        method, path, query, headers, body = request
+        fault = record.fault
+        status = None if fault in ("reset", "empty") else status
+        entry = JournalEntry(
+            self.clock.now(), method, path, query, headers, body, status, fault, elapsed_ms, record.note
+        )
+        self.journal.record(entry, key=record.key)
 
     # -- admin operations (/__mock/) ------------------------------------------------------
 
@@ -433,6 +455,19 @@ class MockBackend:
         self.callbacks.reset()
         self.idempotency.reset()
         self.clock.reset()
+
+    def callback_page(
+        self, task_id: str | None, *, limit: int, before: int | None, scan: int
+    ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of the callback journal (``CallbackJournal.page``)."""
+        return self.callbacks.journal.page(task_id, limit=limit, before=before, scan=scan)
+
+    def request_page(self, **filters: Any) -> tuple[list[JournalEntry], int | None]:
+        """A page of the request journal (``RequestJournal.page``: its filters and paging)."""
+        return self.journal.page(**filters)
+
+    def rule_list(self) -> list[Rule]:
+        return list(self.rules.rules)
 
     def add_rules(self, items: list[Any]) -> list[Rule]:
         """Add every rule, or none (``InvalidRequest`` naming what is wrong)."""

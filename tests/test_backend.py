@@ -205,3 +205,12 @@ async def test_reset__forgets_tasks_balances_and_rules(backend: MockBackend) -> 
     backend.reset()
     assert (len(backend.store), backend.rules.rules) == (0, [])
     assert backend.accounts.balance("sk-two", backend.clock.now()) == pytest.approx(3.2)
+
+
+async def test_record_request__keeps_the_key_and_note_and_no_status_for_a_broken_connection(
+    backend: MockBackend,
+) -> None:
+    record = CallRecord(key="sk-two", note={"rules": ["rule-1"]}, fault="reset")
+    backend.record_request(("GET", "/v1/tasks/t", b"", [], b""), 200, 1.0, record)
+    (entry,) = backend.journal.entries()
+    assert (entry["status"], entry["fault"], entry["rules"], entry["key"]) == (None, "reset", ["rule-1"], "s...o")

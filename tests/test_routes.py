@@ -530,3 +530,21 @@ async def test_extra_models__are_accepted_and_echoed_when_asked(
     async with client_factory(app_factory(any_model=True)) as http:
         assert (await create(http, model="gpt-image-2"))["model"] == "gpt-image-2"
         clock.advance(10)
+
+
+async def test_every_provider_call__is_journalled_once_whatever_answers_it(client: httpx.AsyncClient) -> None:
+    task = await create(client)
+    await poll(client, task["id"])
+    await client.get(CREATE, headers=AUTH)
+    await client.get("/no/such/path")
+    await client.get("/files/images/nothing.png")
+    await client.post(CREATE, content=b"{", headers={**AUTH, "Content-Type": "application/json"})
+    journal = (await client.get("/__mock/requests")).json()["requests"]
+    assert [(entry["method"], entry["status"]) for entry in journal] == [
+        ("POST", 200),
+        ("GET", 200),
+        ("GET", 405),
+        ("GET", 404),
+        ("GET", 404),
+        ("POST", 400),
+    ]

@@ -184,9 +184,8 @@ async def cancel_task(request: Request) -> Response:
 
 
 async def list_callbacks(request: Request) -> Response:
-    journal = backend_of(request).callbacks.journal
     limit, cursor = _page_params(request)
-    entries, next_cursor = journal.page(
+    entries, next_cursor = backend_of(request).callback_page(
         request.query_params.get("task_id"), limit=limit, before=_id_cursor(cursor), scan=SCAN
     )
     return _listing("callbacks", [render_safely(entry) for entry in entries], _str_or_none(next_cursor))
@@ -210,7 +209,7 @@ async def reset(request: Request) -> Response:
 
 
 async def list_rules(request: Request) -> Response:
-    return json_response({"rules": [rule.snapshot() for rule in backend_of(request).rules.rules]})
+    return json_response({"rules": [rule.snapshot() for rule in backend_of(request).rule_list()]})
 
 
 async def add_rules(request: Request) -> Response:
@@ -254,7 +253,7 @@ def _clipped(raw: str) -> str:
 async def list_requests(request: Request) -> Response:
     params = request.query_params
     limit, cursor = _page_params(request)
-    entries, next_cursor = backend_of(request).journal.page(
+    entries, next_cursor = backend_of(request).request_page(
         method=params.get("method"),
         path=params.get("path"),
         key=params.get("key"),

@@ -36,7 +36,6 @@ from starlette.types import Receive, Scope, Send
 from ..backend import BrokenConnectionError, CallRecord, MockBackend
 from ..bodies import check_content_type, check_declared_length, parse_json, too_large
 from ..errors import ApiError, InternalError, InvalidRequest, MethodNotAllowed, SpecifiedError
-from ..journal import JournalEntry
 from ..preferences import NO_PREFERENCES, Preferences, parse_prefer
 
 log = logging.getLogger("mock_server")
@@ -237,23 +236,8 @@ class Exchange:
     def journal(self, backend: MockBackend, status: int | None) -> None:
         """The call's one journal entry (a broken connection has no status)."""
         scope = self.scope
-        record = self.record
-        fault = record.fault
-        backend.journal.record(
-            JournalEntry(
-                backend.clock.now(),
-                scope["method"],
-                scope["path"],
-                scope.get("query_string", b""),
-                scope["headers"],
-                self.body,
-                None if fault in ("reset", "empty") else status,
-                fault,
-                (time.perf_counter() - self.started) * 1000,
-                record.note,
-            ),
-            key=record.key,
-        )
+        request = (scope["method"], scope["path"], scope.get("query_string", b""), scope["headers"], self.body)
+        backend.record_request(request, status, (time.perf_counter() - self.started) * 1000, self.record)
 
 
 async def apply_preferences(backend: MockBackend, exchange: Exchange, operation: str) -> Preferences:

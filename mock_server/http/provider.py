@@ -62,8 +62,7 @@ async def get_task_detail(backend: MockBackend, exchange: Exchange) -> Reply:
 
 async def get_result_image(backend: MockBackend, exchange: Exchange) -> Reply:
     name = exchange.scope["path"][_IMAGES_AT:]
-    headers = exchange.headers() if backend.rules.needs_headers else {}
-    png = await backend.get_result_image(name, exchange.record, method=exchange.method, headers=headers)
+    png = await backend.get_result_image(name, exchange.record, method=exchange.method, headers=exchange.headers)
     return Reply(200, png, {"Cache-Control": "private, max-age=86400"}, PNG)
 
 
