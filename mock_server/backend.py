@@ -11,7 +11,8 @@ body (read through the caller's ``read_body``, which refuses a wrong content typ
 or bad JSON), the failure rules, the spec's schema, the ``Idempotency-Key`` (a retry
 answers the first task), the ``callback_url`` safety check, the model access, the credits
 reserved, the task made and stored, its callback scheduled, a planned failure's refund.
-Credits are booked only here (``_book_refund``): at a planned failure and at a cancel.
+Credits are booked only here: reserved by a create, given back by ``_book_refund`` (a task
+planned to fail, at its end; a cancel, at once).
 """
 
 from __future__ import annotations
