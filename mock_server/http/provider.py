@@ -11,6 +11,9 @@ HEAD too.
 
 from __future__ import annotations
 
+from collections.abc import Coroutine
+from typing import Any
+
 from starlette.types import Receive, Scope, Send
 
 from ..backend import CREATE_OPERATION, QUERY_OPERATION, CreateRequest, MockBackend
@@ -115,5 +118,6 @@ class ProviderApi:
     def __init__(self, backend: MockBackend) -> None:
         self.backend = backend
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await serve(self.backend, endpoint_for(scope["method"], scope["path"]), scope, receive, send)
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Coroutine[Any, Any, None]:
+        # Returns serve's coroutine rather than awaiting it: one coroutine frame less per call.
+        return serve(self.backend, endpoint_for(scope["method"], scope["path"]), scope, receive, send)
