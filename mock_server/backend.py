@@ -22,13 +22,15 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION, bundle_bytes, load_bundle
+
 from .accounts import Accounts, AccountSpec
 from .callback_safety import CallbackPolicy
 from .callbacks import CallbackQueue, Delivery
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
 from .delays import Delays
-from .errors import FileNotFound, InvalidRequest, NotFound, SpecifiedError, TaskNotFound
+from .errors import FileNotFound, InternalError, InvalidRequest, NotFound, SpecifiedError, TaskNotFound
 from .idempotency import IdempotencyKeys, fingerprint
 from .images import parse_image_name, render_png, token_matches
 from .journal import JournalEntry, RawHeaders, RequestJournal
@@ -37,13 +39,10 @@ from .outcomes import TaskOutcome, failure_for
 from .randomness import SeededRandom
 from .rules import Decision, Rule, RuleBook, RuleCall, RuleError
 from .settings import Settings
-from .spec import bundle_bytes, load_bundle
 from .store import InMemoryTaskStore, TaskStore
 from .tasks import CANONICAL_MODEL, MODEL_ALIASES, Task, TaskFactory, cancel
 from .validation import RequestValidator, check_task_id
 
-CREATE_OPERATION = "createImageGeneration"
-QUERY_OPERATION = "getTaskDetail"
 NO_HEADERS: Mapping[str, str] = {}
 
 
@@ -194,7 +193,7 @@ class MockBackend:
         for by_status in self.examples.values():
             if status in by_status:
                 return by_status[status]
-        return {"error": {"code": "error", "message": "Error", "type": "api_error"}}
+        return {"error": {"code": "error", "message": "Error", "type": InternalError.type}}
 
     async def apply_rules(self, call: RuleCall, operation: str | None, record: CallRecord) -> Decision:
         """The failure rules on this call: latency, then an answer or a broken connection
@@ -327,7 +326,7 @@ class MockBackend:
         self.authorize(key, record)
         if self.rules.rules:
             call = RuleCall("query", method, key, None, self._rule_headers(headers))
-            await self.apply_rules(call, QUERY_OPERATION, record)
+            await self.apply_rules(call, TASK_OPERATION, record)
         check_task_id(task_id)
         task = self.store.get_task(task_id, key)
         now = self.clock.now()

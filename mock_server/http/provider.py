@@ -16,18 +16,18 @@ from typing import Any
 
 from starlette.types import Receive, Scope, Send
 
-from ..backend import CREATE_OPERATION, QUERY_OPERATION, CreateRequest, MockBackend
+from evolink_spec import CREATE_OPERATION, CREATE_PATH, TASK_OPERATION, TASK_PATH_PREFIX
+
+from ..backend import CreateRequest, MockBackend
 from ..errors import NotFound
 from ..preferences import WITHOUT_TASK
 from ..tasks import creation_body, detail_body, render_json
 from ..validation import authorization_of, bearer_key
 from .exchange import Endpoint, Exchange, Reply, method_not_allowed, serve, shown_path
 
-CREATE_PATH = "/v1/images/generations"
-QUERY_PREFIX = "/v1/tasks/"
 IMAGES_PREFIX = "/files/images/"
 OPENAPI_PATH = "/openapi.json"
-_QUERY_AT = len(QUERY_PREFIX)
+_TASK_AT = len(TASK_PATH_PREFIX)
 _IMAGES_AT = len(IMAGES_PREFIX)
 PNG = b"image/png"
 
@@ -55,7 +55,7 @@ async def create_image_generation(backend: MockBackend, exchange: Exchange) -> R
 
 
 async def get_task_detail(backend: MockBackend, exchange: Exchange) -> Reply:
-    task_id = exchange.scope["path"][_QUERY_AT:]
+    task_id = exchange.scope["path"][_TASK_AT:]
     task, now = await backend.get_task_detail(
         _api_key(exchange), task_id, exchange.record, method=exchange.method, headers=exchange.headers
     )
@@ -87,7 +87,7 @@ def _not_allowed(*allowed: str) -> Endpoint:
 
 
 CREATE = Endpoint(create_image_generation, CREATE_OPERATION)
-QUERY = Endpoint(get_task_detail, QUERY_OPERATION)
+QUERY = Endpoint(get_task_detail, TASK_OPERATION)
 IMAGE = Endpoint(get_result_image)
 OPENAPI = Endpoint(openapi_document)
 UNKNOWN = Endpoint(unknown_path)
@@ -99,8 +99,8 @@ def endpoint_for(method: str, path: str) -> Endpoint:
     """The endpoint serving ``method`` on ``path`` (the hot two are checked first)."""
     if path == CREATE_PATH:
         return CREATE if method == "POST" else ONLY_POST
-    if path.startswith(QUERY_PREFIX):
-        if len(path) == _QUERY_AT or "/" in path[_QUERY_AT:]:
+    if path.startswith(TASK_PATH_PREFIX):
+        if len(path) == _TASK_AT or "/" in path[_TASK_AT:]:
             return UNKNOWN
         return QUERY if method == "GET" or method == "HEAD" else ONLY_GET
     if path.startswith(IMAGES_PREFIX):
