@@ -25,8 +25,7 @@ from typing import Any
 from evolink_spec import CREATE_OPERATION, TASK_OPERATION, bundle_bytes, load_bundle
 
 from .accounts import Accounts, AccountSpec
-from .callback_safety import CallbackPolicy
-from .callbacks import CallbackQueue, Delivery
+from .callbacks import CallbackDelivery, CallbackPolicy, CallbackQueue
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
 from .delays import Delays
@@ -435,7 +434,7 @@ class MockBackend:
         self.callbacks.task_ended(task)
         return task
 
-    def task_callbacks(self, task_id: str) -> tuple[Delivery | None, list[dict[str, Any]]]:
+    def task_callbacks(self, task_id: str) -> tuple[CallbackDelivery | None, list[dict[str, Any]]]:
         """One task's callback delivery (None if it has none) and its attempts."""
         delivery = self.callbacks.delivery(task_id)
         entries = self.callbacks.journal.entries(task_id=task_id)
