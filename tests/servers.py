@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,10 +29,15 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 def start(*args: str) -> tuple[subprocess.Popen[str], str]:
     """Start ``nanobanana-mock serve --port 0 ARGS``; return the process and its base URL."""
+    return launch("serve", *args)
+
+
+def launch(command: str, *args: str, stderr: Any = subprocess.DEVNULL) -> tuple[subprocess.Popen[str], str]:
+    """Start ``nanobanana-mock COMMAND --port 0 ARGS`` (``serve``, ``proxy``); the process and its base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "mock_server", command, "--port", "0", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
         cwd=ROOT,
     )
