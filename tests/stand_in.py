@@ -116,6 +116,8 @@ class StandIn:
     def answer(self, method: str, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list[Any], Any]:
         drift = self.drift
         key = headers.get("authorization")
+        if path == "/hook":
+            return 200, [], {"hook": "answered"}
         if path == "/redirect":
             return 302, [(b"location", b"http://127.0.0.1:9/elsewhere")], {"moved": True}
         if key is None and drift != "accepts_no_key" or key == "Bearer sk-wrong":

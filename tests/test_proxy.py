@@ -56,7 +56,17 @@ def start_proxy(folder: Path, target: str, *args: str) -> Proxy:
 
 @pytest.fixture(scope="module")
 def proxy(stand_in: tuple[StandIn, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxy]:
-    running = start_proxy(tmp_path_factory.mktemp("proxy"), stand_in[1], "--max-body-bytes", "4096")
+    folder = tmp_path_factory.mktemp("proxy")
+    running = start_proxy(
+        folder,
+        stand_in[1],
+        "--max-body-bytes",
+        "4096",
+        "--record",
+        str(folder / "recordings"),
+        "--callback-forward",
+        f"{stand_in[1]}/hook",
+    )
     try:
         yield running
     finally:
@@ -300,3 +310,27 @@ def test_reference_client__runs_through_the_proxy(proxy: Proxy) -> None:
     finally:
         client.http.close()
     assert proxy.violations(side=None) == []
+
+
+def test_callbacks__judged_recorded_with_their_task_and_passed_on(proxy: Proxy, stand_in: tuple[StandIn, str]) -> None:
+    app, _ = stand_in
+    with httpx.Client(base_url=proxy.url, timeout=WAIT) as http:
+        task = http.post(CREATE, json=BODY, headers=KEY).json()
+        done = app.task(task["id"], "completed", 100)
+        raw = json.dumps(done).encode()
+        delivered = http.post("/__callback", content=raw, headers={"Content-Type": "application/json"})
+        assert (delivered.status_code, delivered.json()) == (200, {"hook": "answered"})
+        assert (app.received[-1].path, app.received[-1].body) == ("/hook", raw)
+        assert proxy.violations() == []
+        early = app.task(task["id"], "processing", 50)
+        http.post("/__callback", json=early, headers={"Content-Type": "application/json"})
+    titles = {v["title"] for v in proxy.violations()}
+    assert {"Callback for an unfinished task", "Finished task changed status"} <= titles
+    recording = proxy.stderr.parent / "recordings" / "tasks" / f"{task['id']}.json"
+    callbacks = json.loads(recording.read_text())["callbacks"]
+    assert [c["request"]["body"]["status"] for c in callbacks] == ["completed", "processing"]
+    assert callbacks[0]["answer"] == {
+        "body": {"hook": "answered"},
+        "headers": {"content-type": "application/json"},
+        "status": 200,
+    }

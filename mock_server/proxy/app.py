@@ -42,6 +42,8 @@ from .wire import (
 )
 
 ADMIN_PREFIX = "/__mock/"
+CALLBACK_PATH = "/__callback"
+"""Where the proxy receives the target's callbacks (give ``https://PROXY/__callback`` as ``callback_url``)."""
 SERVICE = "nanobanana-mock proxy"
 
 
@@ -104,6 +106,8 @@ class ProxyApp:
         try:
             if path.startswith(ADMIN_PREFIX) or path == ADMIN_PREFIX.rstrip("/"):
                 await self._admin(scope, receive, send)
+            elif path == CALLBACK_PATH:
+                await self._callback(scope, receive, send)
             else:
                 await self._forward(scope, receive, send)
         except ApiError as error:
@@ -153,6 +157,50 @@ class ProxyApp:
                 f"The proxy answers only /__mock/violations and /__mock/health; send admin calls for the "
                 f"target to {self.base} directly, not {path[:100]!r}"
             )
+
+    # -- callbacks --------------------------------------------------------------------------------
+
+    async def _callback(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A callback from the target: judged as the task's answer, recorded with its task, then
+        passed on to ``callback_forward`` (whose answer the target gets) or answered 200 here."""
+        if scope["method"] != "POST":
+            raise MethodNotAllowed(headers={"Allow": "POST"})
+        headers = latin1_headers(scope["headers"])
+        declared = next((value for name, value in headers if name == "content-length"), None)
+        body = await read_body(receive, declared, self.settings.max_body_bytes)
+        query: bytes = scope.get("query_string", b"")
+        delivery = Exchange(
+            request_id=f"p{next(self._ids):06d}",
+            method="POST",
+            path=CALLBACK_PATH,
+            query=query.decode("latin-1"),
+            request_headers=tuple(headers),
+            request_body=body,
+            status=None,
+            answer_headers=(),
+            answer_body=b"",
+            at=self.clock(),
+        )
+        found = self.checker.judge_callback(delivery)
+        task_id = _task_id_of(delivery)
+        for violation in found:
+            self.log.add(Violation.of(violation, side="answer", request_id=delivery.request_id, task_id=task_id))
+        status, answer_headers, answer_body = 200, [("content-type", "application/json")], b'{"status":"received"}'
+        if self.settings.callback_forward:
+            url = httpx.URL(self.settings.callback_forward)
+            try:
+                answer = await self.client().post(url, content=body, headers=forwarded_request_headers(headers))
+            except httpx.HTTPError as error:
+                raise ProxyError(f"The callback receiver {url} could not be reached: {_reason(error)}") from None
+            status, answer_body = answer.status_code, answer.content
+            answer_headers = [(n.lower(), v) for n, v in answer.headers.multi_items() if n.lower() == "content-type"]
+        if self.recorder is not None and task_id is not None:
+            self.recorder.record_callback(
+                task_id, _answered(delivery, status, answer_headers, answer_body, self.clock())
+            )
+        await self._send(
+            send, status, [(n.encode("latin-1"), v.encode("latin-1")) for n, v in answer_headers], answer_body
+        )
 
     # -- forwarding -----------------------------------------------------------------------------
 
@@ -287,6 +335,11 @@ def _answered(exchange: Exchange, status: int, headers: list[tuple[str, str]], b
         answer_body=body,
         at=at,
     )
+
+
+def _task_id_of(delivery: Exchange) -> str | None:
+    body = delivery.request_json()
+    return str(body["id"]) if isinstance(body, dict) and isinstance(body.get("id"), str) else None
 
 
 def _reason(error: Exception) -> str:

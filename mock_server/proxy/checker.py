@@ -28,7 +28,7 @@ from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from contract_tests import checks as suite_checks
-from contract_tests._facts import CREATE_OPERATION, CREATE_PATH, TASK_OPERATION
+from contract_tests._facts import CREATE_OPERATION, CREATE_PATH, TASK_OPERATION, TASK_PATH_PREFIX, TERMINAL
 from contract_tests._failures import ContractViolation
 from contract_tests._invariants import answered_task_violations, excerpt, transition_violations
 from contract_tests._report import PROMISES, check_name
@@ -51,6 +51,7 @@ ANSWER_CHECKS = [
 MAX_TASKS = 10_000
 """Tasks whose last answer is remembered for the lifecycle checks; the least recently seen go first."""
 REQUEST_SCHEMA = "request_schema"
+CALLBACK_LABEL = "POST callback_url"
 TASK_PATH = "/v1/tasks/{task_id}"
 
 
@@ -93,6 +94,38 @@ class ExchangeChecker:
         answer_side += self._acceptance_violations(exchange, refused_by_schema=bool(request_side))
         answer_side += self._lifecycle_violations(exchange)
         return Judgement(answer_side, request_side)
+
+    def judge_callback(self, exchange: Exchange) -> list[ContractViolation]:
+        """A callback the target delivered (``exchange``'s request): the body is the task as a poll
+        answers it (so it is judged as one, against the task's last answer), in a final state."""
+        body = exchange.request_json()
+        task_id = str(body.get("id")) if isinstance(body, dict) else ""
+        as_poll = Exchange(
+            request_id=exchange.request_id,
+            method="GET",
+            path=f"{TASK_PATH_PREFIX}{task_id}",
+            query="",
+            request_headers=(),
+            request_body=b"",
+            status=200,
+            answer_headers=tuple((n, v) for n, v in exchange.request_headers if n == "content-type"),
+            answer_body=exchange.request_body,
+            at=exchange.at,
+        )
+        found = self._answer_violations(as_poll, TASK_OPERATION) + self._lifecycle_violations(as_poll)
+        if isinstance(body, dict) and body.get("status") not in TERMINAL:
+            found.append(
+                ContractViolation(
+                    check="lifecycle",
+                    operation=CALLBACK_LABEL,
+                    title="Callback for an unfinished task",
+                    expected="a callback is sent when the task reaches completed or failed",
+                    actual=f"status {body.get('status')!r}",
+                )
+            )
+        for violation in found:
+            violation.operation = CALLBACK_LABEL
+        return found
 
     # -- the request ------------------------------------------------------------------------
 

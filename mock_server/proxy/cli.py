@@ -82,6 +82,12 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"larger request bodies answer 413 (default {DEFAULT_MAX_BODY_BYTES})",
     )
     proxy.add_argument(
+        "--callback-forward",
+        type=argument_type(_target, "--callback-forward"),
+        metavar="URL",
+        help="pass callbacks received at /__callback on to URL (default: answer them 200)",
+    )
+    proxy.add_argument(
         "--admin-token", metavar="TOKEN", help="token the proxy's /__mock/ routes require (made up off loopback)"
     )
     proxy.add_argument(
@@ -139,6 +145,7 @@ def run_command(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         admin_token=token,
         host=args.host,
+        callback_forward=args.callback_forward,
     )
     app = ProxyApp(settings)
     try:

@@ -134,9 +134,10 @@ class RecordingWriter:
         else:
             write_json(self.folder / "errors" / f"{self.seq:06d}-{exchange.request_id}.json", entry)
 
-    def record_callback(self, task_id: str, entry: dict[str, Any]) -> None:
+    def record_callback(self, task_id: str, delivery: Exchange) -> None:
+        """A callback the proxy received for ``task_id`` (its request is what the target sent)."""
         self.seq += 1
-        self._task(task_id, "callbacks", {"seq": self.seq, **entry})
+        self._task(task_id, "callbacks", exchange_record(delivery, self.seq))
 
     def _task(self, task_id: str, part: str, entry: dict[str, Any]) -> None:
         path = self.folder / "tasks" / f"{_safe_name(task_id)}.json"

@@ -26,6 +26,8 @@ class ProxySettings:
         max_body_bytes: larger request bodies answer 413 without reaching the target.
         admin_token: token the proxy's ``/__mock/`` routes require.
         host: the address the proxy listens on (the admin guard's own name).
+        callback_forward: where callbacks received at ``/__callback`` go on to (the client's own
+            receiver); None: they are answered 200 by the proxy.
     """
 
     target: str
@@ -38,3 +40,4 @@ class ProxySettings:
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     admin_token: str | None = None
     host: str = "127.0.0.1"
+    callback_forward: str | None = None
