@@ -32,14 +32,17 @@ def start(*args: str) -> tuple[subprocess.Popen[str], str]:
     return launch("serve", *args)
 
 
-def launch(command: str, *args: str, stderr: Any = subprocess.DEVNULL) -> tuple[subprocess.Popen[str], str]:
+def launch(
+    command: str, *args: str, stderr: Any = subprocess.DEVNULL, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
     """Start ``nanobanana-mock COMMAND --port 0 ARGS`` (``serve``, ``proxy``); the process and its base URL."""
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_server", command, "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=stderr,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
+        env=env,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
