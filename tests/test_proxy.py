@@ -334,3 +334,34 @@ def test_callbacks__judged_recorded_with_their_task_and_passed_on(proxy: Proxy, 
         "headers": {"content-type": "application/json"},
         "status": 200,
     }
+
+
+def test_https_target__trusted_with_ca_file_refused_without(tmp_path: Path) -> None:
+    mock, mock_url = launch("serve", "--tls", "--tls-ca-out", str(tmp_path / "ca.pem"))
+    trusting = start_proxy(tmp_path / "trusting", mock_url, "--ca-file", str(tmp_path / "ca.pem"))
+    untrusting = start_proxy(tmp_path / "untrusting", mock_url)
+    try:
+        good = httpx.post(f"{trusting.url}{CREATE}", json=BODY, headers=KEY, timeout=WAIT)
+        bad = httpx.post(f"{untrusting.url}{CREATE}", json=BODY, headers=KEY, timeout=WAIT)
+    finally:
+        stop(untrusting.process)
+        stop(trusting.process)
+        stop(mock)
+    assert good.status_code == 200
+    assert good.json()["status"] == "pending"
+    assert bad.status_code == 502
+    assert "CERTIFICATE_VERIFY_FAILED" in bad.json()["error"]["message"]
+
+
+def test_cli__a_bad_target_or_ca_file_exits_2_naming_it(tmp_path: Path) -> None:
+    for args, said in (
+        (["--target", "ftp://x"], "--target"),
+        (["--target", "http://127.0.0.1:1", "--ca-file", str(tmp_path / "none.pem")], "--ca-file"),
+        (["--target", "http://127.0.0.1:1", "--record-images"], "--record-images only applies with --record"),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-m", "mock_server", "proxy", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2, args
+        assert said in done.stderr
+        assert done.stdout == ""

@@ -8,7 +8,9 @@ from pathlib import Path
 DEFAULT_TIMEOUT = 60.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 POOL_CONNECTIONS = 100
-"""Most connections open to the target at once (httpx's pool); more requests wait for one."""
+"""Most connections open to the target at once (httpx's pools); more requests wait for one."""
+POOL_SHARDS = 8
+"""Pools the connections are split into (see ``ProxyApp.client``)."""
 
 
 @dataclass(frozen=True)
@@ -17,7 +19,7 @@ class ProxySettings:
 
     Args:
         target: base URL every request goes to (``http(s)://host[:port][/prefix]``).
-        ca_file: PEM certificates to trust for an https target (a test CA), besides the system's.
+        ca_file: PEM certificates to trust for an https target (a test CA), besides certifi's.
         timeout: seconds the target gets to connect and to answer; then 502 ``proxy_error``.
         strict: answer 502 ``contract_violation`` instead of a target's answer that breaks the contract.
         record_dir: write each task's exchanges (and each error exchange) here.
