@@ -427,11 +427,12 @@ def _serve(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     except ValueError as error:
         return _fail(str(error))
     mock = mock_of(app)
+    served: Any = app
     if getattr(args, "replay", None):
         from .proxy.replay import RecordingError, replaying
 
         try:
-            app = replaying(app, args.replay)
+            served = replaying(app, args.replay)
         except RecordingError as error:
             return _fail(f"--replay {error}")
     tls: TlsFiles | None = None
@@ -478,7 +479,7 @@ def _serve(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         print(f"nanobanana-mock: trust the TLS CA in {tls.ca_file}", file=sys.stderr, flush=True)
     _tune_garbage_collector()
     return run_server(
-        app,
+        served,
         settings,
         sock,
         certfile=tls.certfile if tls else None,

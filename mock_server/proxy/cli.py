@@ -10,6 +10,7 @@ import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from ..argtypes import argument_type, finite_float, whole_number
@@ -33,8 +34,8 @@ def _target(text: str) -> str:
     return text.rstrip("/")
 
 
-def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
-    proxy = commands.add_parser(
+def add_parser(commands: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    proxy: argparse.ArgumentParser = commands.add_parser(
         "proxy",
         help="forward to a target, checking every exchange against the contract (and record it)",
         description=(
