@@ -10,6 +10,7 @@ with what went through the proxy.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import socket
 import threading
@@ -62,6 +63,8 @@ class StandIn:
 
     drift: str | None = None
     hang: bool = False
+    compress: bool = False
+    """Answer gzip-compressed to clients that accept it."""
     received: list[Received] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     polls: dict[str, int] = field(default_factory=dict)
@@ -108,6 +111,9 @@ class StandIn:
             raw = body
         else:
             raw = json.dumps(body, separators=(",", ":")).encode()
+        if self.compress and "gzip" in dict(headers).get("accept-encoding", ""):
+            raw = gzip.compress(raw, mtime=0)
+            answer_headers.append((b"content-encoding", b"gzip"))
         answer_headers.append((b"content-length", str(len(raw)).encode()))
         self.sent.append(Sent(status, answer_headers, raw))
         await send({"type": "http.response.start", "status": status, "headers": answer_headers})

@@ -91,6 +91,7 @@ def faithful(request: pytest.FixtureRequest) -> Iterator[None]:
         app: StandIn = request.getfixturevalue("stand_in")[0]
         app.drift = None
         app.hang = False
+        app.compress = False
     for name in ("proxy", "strict_proxy"):
         if name in request.fixturenames:
             httpx.delete(f"{request.getfixturevalue(name).url}/__mock/violations", timeout=WAIT)
@@ -366,3 +367,19 @@ def test_cli__a_bad_target_or_ca_file_exits_2_naming_it(tmp_path: Path) -> None:
         assert done.returncode == 2, args
         assert said in done.stderr
         assert done.stdout == ""
+
+
+def test_compressed_answers__pass_compressed_and_are_checked_decoded(
+    proxy: Proxy, stand_in: tuple[StandIn, str]
+) -> None:
+    app, _ = stand_in
+    app.compress = True
+    with httpx.Client(base_url=proxy.url, timeout=WAIT) as http:
+        task = http.post(CREATE, json=BODY, headers={**KEY, "Accept-Encoding": "gzip"})
+        raw = app.sent[-1].body
+        poll = http.get(f"/v1/tasks/{task.json()['id']}", headers={**KEY, "Accept-Encoding": "gzip"})
+    assert task.headers["content-encoding"] == "gzip"
+    assert raw.startswith(b"\x1f\x8b")
+    assert task.json()["status"] == "pending"
+    assert poll.json()["status"] == "processing"
+    assert proxy.violations(side=None) == []

@@ -264,7 +264,8 @@ class ProxyApp:
                 await self._stream(exchange, answer, answer_headers, returned, send)
                 return
             try:
-                raw = await answer.aread()
+                # The bytes as sent (compressed if they were): ``aread`` would decode them.
+                raw = b"".join([chunk async for chunk in answer.aiter_raw()])
             except httpx.HTTPError as error:
                 raise ProxyError(f"The target {self.base} broke off its answer: {_reason(error)}") from None
         finally:
