@@ -4,6 +4,7 @@ trip over real processes, and the recording's format, masking and matching rules
 from __future__ import annotations
 
 import json
+from collections.abc import MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,42 @@ def test_pytest_plugin__the_marker_loads_recordings(tmp_path: Path, pytester: py
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_replay_app__unmatched_requests_reach_the_mock_whole_and_reset_rewinds(tmp_path: Path) -> None:
+    import asyncio
+
+    from mock_server.proxy.replay import ReplayApp
+
+    writer = RecordingWriter(tmp_path)
+    writer.record(exchange(1, "POST", CREATE, 200, {"id": TASK, "status": "pending"}, BODY))
+    seen: list[tuple[str, bytes]] = []
+
+    async def mock(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        seen.append((scope["path"], message.get("body", b"")))
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = ReplayApp(mock, Recordings.load(tmp_path))
+
+    def call(method: str, path: str, body: bytes) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def send(message: MutableMapping[str, Any]) -> None:
+            sent.append(dict(message))
+
+        scope = {"type": "http", "method": method, "path": path, "headers": []}
+        asyncio.run(app(scope, receive, send))
+        return sent
+
+    recorded = json.dumps(BODY).encode()
+    assert json.loads(call("POST", CREATE, recorded)[1]["body"]) == {"id": TASK, "status": "pending"}
+    call("POST", CREATE, b'{"model":"nano-banana-beta","prompt":"other"}')
+    assert seen == [(CREATE, b'{"model":"nano-banana-beta","prompt":"other"}')]
+    assert app.recordings.creates[next(iter(app.recordings.creates))].given == 1
+    call("POST", "/__mock/reset", b"")
+    assert app.recordings.creates[next(iter(app.recordings.creates))].given == 0
