@@ -36,8 +36,9 @@ from hypothesis.stateful import (
     rule,
 )
 
+from evolink_spec import CREATE as CREATE_FACTS, TASK, TASK_PATH_PREFIX, TERMINAL_STATUSES, TaskStatus
+
 from ._budget import Limits
-from ._facts import TERMINAL
 from ._failures import BudgetExhausted, ContractViolation
 from ._invariants import (
     created_violations,
@@ -53,8 +54,8 @@ from ._report import Recorder
 from ._target import Client
 from .checks import foreign_answer_violation
 
-POLL = "GET /v1/tasks/{task_id}"
-CREATE = "POST /v1/images/generations"
+POLL = TASK.label
+CREATE = CREATE_FACTS.label
 POLL_FLOOR = 0.2
 """Fewest seconds between two polls of one live task (the rate limit, when slower, decides)."""
 LIVE_TASK_LIMIT = 600.0
@@ -86,7 +87,7 @@ class Tracked:
 
     @property
     def finished(self) -> bool:
-        return self.last.get("status") in TERMINAL
+        return self.last.get("status") in TERMINAL_STATUSES
 
     @property
     def waiting(self) -> bool:
@@ -266,13 +267,13 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         before = task.last
         task.remember(body)
-        if task.finished and before.get("status") not in TERMINAL:
+        if task.finished and before.get("status") not in TERMINAL_STATUSES:
             self.sampling.finished += 1
         found = poll_violations(POLL, task.id, before, body)
         for violation in found:
             violation.message += f"\nStatuses seen: {' -> '.join(task.history)}"
         self._judge(answer.request, found, task)
-        if body.get("status") == "completed" and not task.results_checked:
+        if body.get("status") == TaskStatus.COMPLETED and not task.results_checked:
             task.results_checked = True
             self._check_results(task, body)
 
@@ -327,7 +328,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _never_finished(self, task: Tracked, when: str) -> None:
         if task.waiting:
             self._judge(
-                requests.Request("GET", self.client.url(f"/v1/tasks/{task.id}"), headers=self.client.auth()).prepare(),
+                requests.Request(
+                    "GET", self.client.url(TASK_PATH_PREFIX + task.id), headers=self.client.auth()
+                ).prepare(),
                 [
                     ContractViolation(
                         check="lifecycle",

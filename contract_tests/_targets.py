@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from evolink_spec import facts
+
 from ._budget import DEFAULT_MINUTES, DEFAULT_PAID_TASKS, DEFAULT_RATE, Limits
-from ._facts import REAL_API_URL
 from ._options import KEY_ENV, MOCK_BASE_URL, MOCK_KEY, MOCK_OTHER_KEY, RunOptions
 from ._probe import Probe, probe
 from ._profiles import DEFAULT_PROFILE, LIVE_PROFILE
@@ -76,13 +77,10 @@ def mock_target(options: RunOptions) -> Target:
     (``unknown_keys: reject``), as the real API does, so the made-up-key probes apply.
     """
     from mock_server import Settings, create_app
-    from mock_server.accounts import AccountSpec
-    from mock_server.config import MockConfig
+    from mock_server.config import parse_config  # the documented --config file, as data
 
-    accounts = {MOCK_KEY: AccountSpec(), MOCK_OTHER_KEY: AccountSpec()}
-    app = create_app(
-        Settings(clock="virtual", seed=options.seed), config=MockConfig(accounts=accounts, unknown_keys="reject")
-    )
+    config = parse_config({"accounts": {MOCK_KEY: {}, MOCK_OTHER_KEY: {}}, "unknown_keys": "reject"}, "contract suite")
+    app = create_app(Settings(clock="virtual", seed=options.seed), config=config)
     return Target(
         name="mock",
         base_url=MOCK_BASE_URL,
@@ -98,5 +96,5 @@ def targets_for(options: RunOptions, *, prober: Prober = _probe) -> list[Target]
     """The targets of a run, in the order they are checked; ``prober`` asks a live one what it is."""
     if options.base_url is not None:
         return [_live_target("live", options.base_url.rstrip("/"), options, prober)]
-    real = _live_target("real", REAL_API_URL, options, prober)
+    real = _live_target("real", facts().server_url, options, prober)
     return [mock_target(options), real] if options.with_mock else [real]

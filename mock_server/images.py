@@ -26,7 +26,10 @@ import os
 import re
 import struct
 import zlib
+from collections.abc import Iterable
 from functools import lru_cache
+
+from evolink_spec import TASK_ID_PREFIX, Model, SpecMismatch, facts
 
 SIZES: dict[str, tuple[int, int]] = {
     "1:1": (1024, 1024),
@@ -42,7 +45,17 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_TOKEN_BYTES = 16
 _LEVELS = 128  # gradient steps: palette entries 0-127, their inverses 128-255
 _INVERT = bytes(255 - value for value in range(256))
-_NAME = re.compile(r"^(task-unified-[A-Za-z0-9-]{1,100})_(\d{1,3})-([0-9a-f]{32})\.png$")
+_NAME = re.compile(rf"^({re.escape(TASK_ID_PREFIX)}[A-Za-z0-9-]{{1,100}})_(\d{{1,3}})-([0-9a-f]{{32}})\.png$")
+
+
+def check_sizes(models: Iterable[Model]) -> None:
+    """``SpecMismatch`` unless every size a model documents (but its default) has pixel dimensions."""
+    for model in models:
+        if missing := set(model.sizes) - {model.default_size} - set(SIZES):
+            raise SpecMismatch(f"images.py has no pixel size for {model.name}'s sizes {sorted(missing)}")
+
+
+check_sizes(facts().models.values())
 
 
 def dimensions(size: str | None) -> tuple[int, int]:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import replace
 
 import pytest
 
+from evolink_spec import SpecMismatch, facts
 from mock_server import images
 from mock_server.images import (
     SIZES,
@@ -104,3 +106,13 @@ def test_image_name__round_trips() -> None:
 )
 def test_parse_image_name__refuses_anything_else(name: str) -> None:
     assert parse_image_name(name) is None
+
+
+def test_check_sizes__accepts_every_documented_size() -> None:
+    images.check_sizes(facts().models.values())
+
+
+def test_check_sizes__refuses_a_size_without_pixel_dimensions() -> None:
+    model = replace(facts().model("nano-banana-beta"), sizes=("auto", "1:1", "21:9"))
+    with pytest.raises(SpecMismatch, match="21:9"):
+        images.check_sizes([model])
