@@ -29,13 +29,20 @@ from schemathesis.schemas import APIOperation
 from schemathesis.specs.openapi import checks as openapi_checks
 
 from contract_tests import checks as suite_checks
-from contract_tests._facts import CREATE_OPERATION, CREATE_PATH, TASK_OPERATION, TASK_PATH_PREFIX, TERMINAL
 from contract_tests._failures import ContractViolation
 from contract_tests._invariants import answered_task_violations, excerpt, transition_violations
 from contract_tests._report import PROMISES, check_name
+from evolink_spec import (
+    CREATE,
+    CREATE_OPERATION,
+    TASK,
+    TASK_OPERATION,
+    TASK_PATH_PREFIX,
+    TERMINAL_STATUSES,
+    load_bundle,
+)
 
 from ..errors import ApiError
-from ..spec import load_bundle
 from ..validation import RequestValidator
 from .exchange import CREATE_LABEL, TASK_LABEL, Exchange
 
@@ -53,7 +60,6 @@ MAX_TASKS = 10_000
 """Tasks whose last answer is remembered for the lifecycle checks; the least recently seen go first."""
 REQUEST_SCHEMA = "request_schema"
 CALLBACK_LABEL = "POST callback_url"
-TASK_PATH = "/v1/tasks/{task_id}"
 
 
 @dataclass
@@ -78,7 +84,7 @@ class ExchangeChecker:
         document = bundle if bundle is not None else load_bundle()
         self.schema = schemathesis.openapi.from_dict(copy.deepcopy(document))
         self.operations: dict[str, APIOperation[Any, Any, Any, Any]] = {}
-        for operation_id, method, path in ((CREATE_OPERATION, "POST", CREATE_PATH), (TASK_OPERATION, "GET", TASK_PATH)):
+        for operation_id, method, path in ((op.id, op.method, op.path) for op in (CREATE, TASK)):
             operation = self.schema.find_operation_by_path(method, path)
             assert operation is not None, f"the bundle has no {method} {path}"
             self.operations[operation_id] = operation
@@ -114,7 +120,7 @@ class ExchangeChecker:
             at=exchange.at,
         )
         found = self._answer_violations(as_poll, TASK_OPERATION) + self._lifecycle_violations(as_poll)
-        if isinstance(body, dict) and body.get("status") not in TERMINAL:
+        if isinstance(body, dict) and body.get("status") not in TERMINAL_STATUSES:
             found.append(
                 ContractViolation(
                     check="lifecycle",

@@ -6,10 +6,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from contract_tests._facts import CREATE_OPERATION, CREATE_PATH, TASK_OPERATION, TASK_PATH_PREFIX
+from evolink_spec import CREATE, CREATE_OPERATION, CREATE_PATH, TASK, TASK_OPERATION, TASK_PATH_PREFIX
 
-CREATE_LABEL = f"POST {CREATE_PATH}"
-TASK_LABEL = "GET /v1/tasks/{task_id}"
+CREATE_LABEL = CREATE.label
+TASK_LABEL = TASK.label
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from contract_tests._facts import CREATE_PATH, TASK_PATH_PREFIX
+from evolink_spec import CREATE_PATH, TASK_PATH_PREFIX
 
 from .recording import mask_body
 
