@@ -10,8 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +20,9 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import ApiError
+
+# The pieces the README documents ("Use it from pytest"); tests/test_public_names.py pins them.
+__all__ = ["CallbackReceiver", "MockHandle", "ThreadedServer"]
 
 START_TIMEOUT = 10.0
 
@@ -142,7 +144,7 @@ class MockHandle:
 
     @property
     def context(self) -> Any:
-        """The mock's state (``MockContext``), for assertions beyond the admin API."""
+        """The mock's backend (``MockBackend``), for assertions beyond the admin API."""
         return self.app.state.mock if self.app is not None else None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -242,7 +244,9 @@ class MockHandle:
 
 
 @dataclass
-class Delivery:
+class ReceivedCallback:
+    """One POST a ``CallbackReceiver`` got: its path, headers and body, and the status it answered."""
+
     path: str
     headers: dict[str, str]
     body: bytes
@@ -270,12 +274,12 @@ class CallbackReceiver:
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.deliveries: list[Delivery] = []
+        self.deliveries: list[ReceivedCallback] = []
         self._failures: list[int] = []
         self._hangs = 0
         self._release = threading.Event()
         self._arrived = threading.Condition()
-        self._journals: list[Callable[[], list[dict[str, Any]]]] = []
+        self._journals: list[Callable[[], list[dict[str, Any]] | None]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -296,7 +300,9 @@ class CallbackReceiver:
                     self.wfile.flush()
                 finally:
                     with receiver._arrived:
-                        receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body, status))
+                        receiver.deliveries.append(
+                            ReceivedCallback(self.path, dict(self.headers.items()), body, status)
+                        )
                         receiver._arrived.notify_all()
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -353,7 +359,7 @@ class CallbackReceiver:
             return False
         return port == self.port and target.hostname in {self.host, "127.0.0.1", "localhost", "::1"}
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Delivery]:
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedCallback]:
         """Block until ``count`` deliveries are done: answered here and, with a mock attached,
         journalled by the mock (or fail after ``timeout`` real seconds)."""
         deadline = time.monotonic() + timeout
@@ -374,14 +380,3 @@ class CallbackReceiver:
         self.release()
         self._server.shutdown()
         self._server.server_close()
-
-
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[ThreadedServer]:
-    """A threaded server serving ``app`` for the duration of a ``with`` block."""
-    server = ThreadedServer().start()
-    server.mount(app)
-    try:
-        yield server
-    finally:
-        server.stop()
