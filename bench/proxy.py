@@ -19,11 +19,8 @@ import json
 import statistics
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench._common import (  # noqa: E402
+from _common import (
     CREATE_BODY,
     CREATE_PATH,
     HEADERS,
