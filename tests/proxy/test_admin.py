@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.servers import launch, stop
+from tests.support.servers import launch, stop
 
 WAIT = 10.0
 

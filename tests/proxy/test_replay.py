@@ -14,7 +14,7 @@ import pytest
 from mock_server.proxy.exchange import Exchange
 from mock_server.proxy.recording import RecordingWriter, mask_body, mask_header
 from mock_server.proxy.replay import RecordingError, Recordings
-from tests.servers import launch, stop
+from tests.support.servers import launch, stop
 
 KEY = "sk-live-0123456789abcdef"
 HEADERS = {"Authorization": f"Bearer {KEY}"}

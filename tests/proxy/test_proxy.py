@@ -1,5 +1,5 @@
 """``nanobanana-mock proxy`` as a real process on loopback, in front of stand-in targets
-(``tests/stand_in.py``): faithful, drifting in one fact each, hanging, or absent."""
+(``tests/support/stand_in.py``): faithful, drifting in one fact each, hanging, or absent."""
 
 from __future__ import annotations
 
@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from mock_server.testing import free_port
-from tests import raw_http
-from tests.servers import ROOT, launch, stop
-from tests.stand_in import DRIFTS, StandIn, serving
+from tests.support import raw_http
+from tests.support.servers import ROOT, launch, stop
+from tests.support.stand_in import DRIFTS, StandIn, serving
 
 KEY = {"Authorization": "Bearer sk-proxy-test-0123456789"}
 CREATE = "/v1/images/generations"
