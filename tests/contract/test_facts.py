@@ -28,8 +28,8 @@ from contract_tests._outputs import write_step_summary
 from contract_tests._report import Recorder
 from contract_tests._target import Target
 from evolink_spec import load_bundle
-from tests.drifting_api import OTHER, OWNER, StandIn, serving
-from tests.servers import ROOT
+from tests.support.drifting_api import OTHER, OWNER, StandIn, serving
+from tests.support.servers import ROOT
 
 
 def test_catalogue__names_are_unique_and_every_fact_has_a_source() -> None:
@@ -215,7 +215,7 @@ def test_contract__a_drift_is_reported_in_every_output_and_compared_with_the_moc
 
 @pytest.mark.slow
 def test_contract__a_served_mock_allowing_the_receiver_passes_every_probe_and_callback_check(tmp_path: Path) -> None:
-    from tests.servers import running
+    from tests.support.servers import running
 
     with running("--allow-callback-host", "127.0.0.1", "--task-duration", "1") as url:
         result = contract(

@@ -4,7 +4,7 @@
 mock), served on a free loopback port, with one drift per instance. For every drift the
 suite's own probe machinery (the auth probes, the edge probes, the lifecycle machine, the
 callback checks) must report the drift's fact broken; on the faithful stand-in no fact may
-be broken. ``test_contract_suite.py`` runs the same through the ``contract`` command.
+be broken. ``tests/contract/test_suite.py`` runs the same through the ``contract`` command.
 
 The callback drifts run on the wall clock (about 30 s each: retries 1, 2 and 4 s apart and a
 hang past the 10 s timeout), so they run side by side, once per module.
@@ -27,7 +27,7 @@ from contract_tests._lifecycle import lifecycle_machine, run_lifecycle
 from contract_tests._profiles import PROFILES
 from contract_tests._report import Recorder
 from contract_tests._target import Target
-from tests.drifting_api import DRIFTS, OTHER, OWNER, StandIn, serving
+from tests.support.drifting_api import DRIFTS, OTHER, OWNER, StandIn, serving
 
 BODY = {"model": "nano-banana-beta", "prompt": "a red square"}
 TARGET = "live"
