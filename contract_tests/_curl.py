@@ -1,9 +1,10 @@
 """A curl line that sends a request again, exactly: the line must reproduce what the report says.
 
-Keys: on a loopback or in-process target a key is a test key, written as it was sent. Off
-loopback a key is real and reports end up in CI artifacts, so it is never written: the line
-reads it from ``$EVOLINK_API_KEY`` (or ``$EVOLINK_OTHER_API_KEY``) and stops with the
-shell's "parameter null or not set" when that is unset, instead of sending no key and
+Keys: every line reads the run's key from ``$EVOLINK_API_KEY`` (or ``$EVOLINK_OTHER_API_KEY``).
+On a loopback or in-process target a key is a test key, written as the variable's default
+(``${EVOLINK_API_KEY:-sk-test}``), so the line runs as written. Off loopback a key is real
+and reports end up in CI artifacts, so it is never written: the line stops with the
+shell's "parameter null or not set" when the variable is unset, instead of sending no key and
 getting a 401 that reproduces nothing; the report names the key used by a masked form
 (``masked()``). Made-up keys the probes send are written as they were. An in-process run
 has no address, so its lines point at a mock started with ``nanobanana-mock serve``
@@ -12,6 +13,7 @@ has no address, so its lines point at a mock started with ``nanobanana-mock serv
 
 from __future__ import annotations
 
+import re
 import shlex
 from urllib.parse import urlsplit, urlunsplit
 
@@ -49,13 +51,22 @@ def masked(key: str) -> str:
     return f"{prefix}…{key[-4:]}"
 
 
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9._~+/=-]+$")
+
+
 def _header(name: str, value: str, target: Target) -> str:
-    """``-H`` argument for one header; a real key becomes a variable the shell must have."""
-    if name.lower() == "authorization" and not writes_keys(target):
+    """``-H`` argument for one header. The run's keys are read from ``$EVOLINK_API_KEY`` (or
+    ``$EVOLINK_OTHER_API_KEY``): off loopback the shell must have it; on loopback the test key
+    sent is its default, so the line runs as written."""
+    if name.lower() == "authorization":
         for key, variable in ((target.api_key, KEY_ENV), (target.other_api_key, OTHER_KEY_ENV)):
-            if key and value == f"Bearer {key}":
-                # Double quotes keep the variable expandable; nothing else in the text is special.
+            if not key or value != f"Bearer {key}":
+                continue
+            # Double quotes keep the variable expandable; nothing else in the text is special.
+            if not writes_keys(target):
                 return f'"{name}: Bearer ${{{variable}:?}}"'
+            if _PLAIN_KEY.match(key):
+                return f'"{name}: Bearer ${{{variable}:-{key}}}"'
     return shlex.quote(f"{name}: {value}")
 
 

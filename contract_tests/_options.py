@@ -23,6 +23,8 @@ DEFAULT_SEED = 1
 PROFILE_NAMES = ("quick", "default", "deep")
 REPORT_FILE = "contract-report.md"
 JUNIT_FILE = "junit.xml"
+HTML_FILE = "contract-report.html"
+DEFAULT_CALLBACK_LISTEN = "127.0.0.1:0"
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,14 @@ class RunOptions:
     accepts_any_key: bool = False
     with_mock: bool = True
     """Without ``base_url``: also check the mock in-process (plain pytest does; the command does not)."""
+    callbacks: bool = False
+    """Check the target's callbacks with the suite's own receiver (``--callbacks``)."""
+    callback_listen: str = DEFAULT_CALLBACK_LISTEN
+    """``HOST:PORT`` the receiver listens on (port 0: any free port)."""
+    callback_public_url: str | None = None
+    """The URL the target must call to reach the receiver (a tunnel), when it is not the listen address."""
+    compare_with_mock: bool | None = None
+    """Run the edge probes against the mock in-process too and list disagreements (None: only for the real API)."""
 
     def __post_init__(self) -> None:
         if self.profile is not None and self.profile not in PROFILE_NAMES:
@@ -53,6 +63,13 @@ class RunOptions:
             raise ValueError("max_minutes must be positive")
         if self.max_rate is not None and self.max_rate <= 0:
             raise ValueError("max_rate must be positive")
+        host, _, port = self.callback_listen.rpartition(":")
+        if not host or not port.isdigit() or int(port) > 65535:
+            raise ValueError(f"--callback-listen must be HOST:PORT, not {self.callback_listen!r}")
+        if self.callback_public_url is not None and not self.callback_public_url.lower().startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(f"--callback-public-url must be an http(s) URL, not {self.callback_public_url!r}")
         if self.api_key and self.api_key == self.other_api_key:
             raise ValueError("the other API key must differ from the API key")
 

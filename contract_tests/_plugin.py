@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from . import _suite
+from ._catalogue import catalogue
+from ._ledger import facts_of
 from ._lifecycle import poll_interval
-from ._options import JUNIT_FILE, OptionsPlugin, RunOptions
+from ._options import DEFAULT_CALLBACK_LISTEN, JUNIT_FILE, OptionsPlugin, RunOptions
+from ._outputs import comparison_lines, facts_lines, render_html, write_html, write_step_summary
 from ._report import Outcome, accepted_any_key, render, write_report
 from ._target import Target
 from .checks import ANY_KEY_HINT
@@ -38,6 +41,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--contract-seed", type=int, help="seed of every generator, to replay a run")
     group.addoption("--contract-exclude-checks", default="", help="comma-separated checks to turn off")
     group.addoption("--contract-accepts-any-key", action="store_true", help="skip the made-up-key probes")
+    group.addoption("--contract-callbacks", action="store_true", help="check callbacks with the suite's receiver")
+    group.addoption("--contract-callback-listen", default=DEFAULT_CALLBACK_LISTEN, help="HOST:PORT of the receiver")
+    group.addoption("--contract-callback-public-url", help="the URL the target calls to reach the receiver")
+    group.addoption(
+        "--contract-compare-with-mock", action="store_true", default=None, help="compare edge verdicts with the mock"
+    )
 
 
 def _options_from(config: pytest.Config) -> RunOptions:
@@ -56,6 +65,10 @@ def _options_from(config: pytest.Config) -> RunOptions:
         profile=config.getoption("contract_profile"),
         exclude_checks=tuple(name.strip() for name in config.getoption("contract_exclude_checks").split(",") if name),
         accepts_any_key=config.getoption("contract_accepts_any_key"),
+        callbacks=config.getoption("contract_callbacks"),
+        callback_listen=config.getoption("contract_callback_listen"),
+        callback_public_url=config.getoption("contract_callback_public_url"),
+        compare_with_mock=config.getoption("contract_compare_with_mock"),
         **({"seed": seed} if seed is not None else {}),
     ).with_environment()
 
@@ -96,29 +109,44 @@ def _terminal_sink(config: pytest.Config) -> Callable[[str], None]:
 
 
 def _stage(nodeid: str) -> int:
-    """The phase of a run a test belongs to (``STAGES``)."""
+    """The phase of a run a test belongs to (``_stage_line`` names each)."""
     if "test_examples" in nodeid or "test_target" in nodeid or "test_auth" in nodeid:
         return 0
-    if "test_operation" in nodeid and "-negative]" in nodeid:
+    if "test_callbacks_start" in nodeid:
         return 1
-    if "test_operation" in nodeid and "POST" not in nodeid:
+    if "test_edges_refused" in nodeid:
         return 2
-    if "test_lifecycle" in nodeid:
+    if "test_operation" in nodeid and "-negative]" in nodeid:
         return 3
-    return 4
+    if "test_operation" in nodeid and "POST" not in nodeid:
+        return 4
+    if "test_lifecycle" in nodeid:
+        return LIFECYCLE_STAGE
+    if "test_edges_accepted" in nodeid:
+        return 7
+    if "test_callbacks" in nodeid:
+        return 8
+    return 6
+
+
+LIFECYCLE_STAGE = 5
 
 
 def _stage_line(stage: int, target: Target) -> str:
     """What a live target's run is doing in ``stage``, for the progress line when it starts."""
-    if stage == 3:
+    if stage == LIFECYCLE_STAGE:
         every = poll_interval(target.limits)
         return f"lifecycle: creating tasks, polling each every {every:g} s or more until it finishes"
     return (
         "connectivity and auth probes",
+        "callbacks: creating two tasks that call the suite's receiver (judged at the end)",
+        "edges: probes just outside each documented limit, each must be refused",
         "negative data: invalid requests, each must be refused",
         "positive data: task queries",
         "",
         "positive data: creates",
+        "edges: probes just inside each documented limit, sharing creates",
+        "callbacks: the receiver failed on purpose; judging the attempts",
     )[stage]
 
 
@@ -197,13 +225,56 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         recorder.outcomes.append(Outcome(report.nodeid, report.outcome, reason))
 
 
+NOT_REACHED = "not reached in this run (deselected with -k, or the run stopped first)"
+NO_CALLBACKS = "callbacks not checked: pass --callbacks (pytest: --contract-callbacks)"
+
+
+def settle_facts(suite: _suite.Suite) -> None:
+    """Give every fact of every target a verdict, from the probes and the run's findings."""
+    for target in suite.targets:
+        reason = target.skip_reason or target.unreachable
+        ran = False
+        if reason is None:
+            ran = any(
+                outcome.outcome != "skipped" and _target_of(outcome.nodeid) is target
+                for outcome in suite.recorder.outcomes
+            )
+        if not suite.options.callbacks:
+            for fact in catalogue():
+                if fact.probe == "callbacks":
+                    suite.ledger.unprobed(target.name, fact.name, NO_CALLBACKS)
+        broken = [(f.check, f.title, f.actual) for f in suite.recorder.findings.values() if f.target == target.name]
+        suite.ledger.settle(target.name, broken, ran, reason or NOT_REACHED)
+
+
+def full_report(suite: _suite.Suite) -> str:
+    """The markdown report: ``_report.render`` plus the facts table and the comparison."""
+    text = render(
+        suite.recorder,
+        suite.targets,
+        suite.clients,
+        suite.options.seed,
+        facts_of=lambda finding: facts_of(finding.check, finding.title, finding.actual),
+    )
+    extra = facts_lines(suite.ledger, suite.targets) + comparison_lines(suite.disagreements)
+    return text.rstrip("\n") + "\n\n" + "\n".join(extra)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     suite = _suite.current()
     try:
+        settle_facts(suite)
+        text = full_report(suite)
         if suite.options.report_dir is not None:
-            text = render(suite.recorder, suite.targets, suite.clients, suite.options.seed)
             path = write_report(suite.options.report_dir, text)
             session.config.stash[_REPORT_KEY] = str(path)
+            heading = text.split("\n", 3)
+            verdict = "FAILED" if heading[0].endswith("FAILED") else "PASSED"
+            write_html(
+                suite.options.report_dir,
+                render_html(verdict, heading[2], suite.recorder, suite.ledger, suite.targets, suite.disagreements),
+            )
+        write_step_summary(text)
     finally:
         suite.close()
 

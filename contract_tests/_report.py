@@ -9,7 +9,7 @@ example seen and a count.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -148,7 +148,15 @@ def _target_lines(target: Target, client: Client | None) -> Iterable[str]:
     yield ""
 
 
-def render(recorder: Recorder, targets: list[Target], clients: dict[str, Client], seed: int) -> str:
+def render(
+    recorder: Recorder,
+    targets: list[Target],
+    clients: dict[str, Client],
+    seed: int,
+    *,
+    facts_of: Callable[[Finding], list[str]] | None = None,
+) -> str:
+    """The markdown report; ``facts_of`` names the catalogue's facts a finding breaks (a ``- Fact:`` line)."""
     findings = sorted(recorder.findings.values(), key=lambda f: (f.target, f.operation, f.check, f.title))
     counts = {outcome: sum(1 for o in recorder.outcomes if o.outcome == outcome) for outcome in ("passed", "failed")}
     skipped = [o for o in recorder.outcomes if o.outcome == "skipped"]
@@ -177,6 +185,11 @@ def render(recorder: Recorder, targets: list[Target], clients: dict[str, Client]
             f"### {number}. `{finding.operation}`: {finding.title}",
             "",
             f"- Check: `{finding.check}` ({finding.severity}), target `{finding.target}`{seen}",
+            *(
+                [f"- Fact: {', '.join(f'`{name}`' for name in names)}"]
+                if (names := (facts_of or _no_facts)(finding))
+                else []
+            ),
             f"- Spec/docs say: {finding.expected}",
             f"- Target did: {finding.actual}",
         ]
@@ -193,6 +206,10 @@ def render(recorder: Recorder, targets: list[Target], clients: dict[str, Client]
     if failed:
         lines += ["## Failed tests", ""] + [f"- `{o.nodeid}`" for o in failed] + [""]
     return "\n".join(lines)
+
+
+def _no_facts(finding: Finding) -> list[str]:
+    return []
 
 
 def write_report(directory: Path, text: str) -> Path:

@@ -7,14 +7,19 @@ modules are imported, because schemathesis builds its tests from the schemas at 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from schemathesis import BaseSchema, Case, GenerationMode, Response
 from schemathesis.core.failures import FailureGroup
 
 from . import _binding
+from ._callbacks import CallbackRun
+from ._comparison import Disagreement, disagreements, run_reference
 from ._curl import curl_line
 from ._failures import BudgetExhausted
+from ._ledger import Ledger
 from ._options import RunOptions
 from ._progress import Progress
 from ._report import Recorder, describe_answer
@@ -40,6 +45,16 @@ class Suite:
         """Progress lines of live targets (the plugin gives it pytest's terminal as its sink)."""
         self.phases: dict[str, int] = {}
         """The phase last announced per live target."""
+        self.ledger = Ledger()
+        """The verdict on each fact of the catalogue, per target."""
+        self.disagreements: dict[str, list[Disagreement]] = {}
+        """Per target compared with the mock in-process: the facts they judge differently."""
+        self.callback_runs: dict[str, CallbackRun] = {}
+        """The callback check of each live target, started early and judged at the end."""
+        self.closers: list[Callable[[], None]] = []
+        """What to stop when the run ends (callback receivers)."""
+        self.receiver_hosts: tuple[str, ...] = receiver_hosts(options)
+        """Hosts of the callback receiver's URL, which the target was told to allow (``--callbacks``)."""
 
     def active(self) -> list[Target]:
         """The targets the run sends requests to: not skipped, and reached by the probe."""
@@ -108,11 +123,42 @@ class Suite:
             self._replies[key] = case.call(session=client.session)
         return self._replies[key]
 
+    def callback_hosts(self, target: Target) -> tuple[str, ...]:
+        """Hosts ``target`` may call back on purpose (the receiver's): their private-host probes are skipped.
+        None for the mock in-process (its callbacks are checked on a twin that alone allows the receiver)."""
+        return () if target.in_process else self.receiver_hosts
+
+    def compares_with_mock(self, target: Target) -> bool:
+        if target.in_process:
+            return False
+        if self.options.compare_with_mock is not None:
+            return self.options.compare_with_mock
+        return target.name == "real"
+
+    def compare_with_mock(self, target: Target) -> None:
+        """Run the edge probes against the mock in-process too, and keep where the two disagree."""
+        if not self.compares_with_mock(target):
+            return
+        run_reference(self.options, self.ledger)
+        self.disagreements[target.name] = disagreements(self.ledger, target)
+
     def close(self) -> None:
+        for closer in self.closers:
+            closer()
+        self.closers.clear()
         for schema in (self._schemas or {}).values():
             _binding.unbind(schema)
         for client in self.clients.values():
             client.close()
+
+
+def receiver_hosts(options: RunOptions) -> tuple[str, ...]:
+    """The host a target calls the receiver on, with ``--callbacks`` (none without)."""
+    if not options.callbacks:
+        return ()
+    if options.callback_public_url:
+        return (urlsplit(options.callback_public_url).hostname or "",)
+    return (options.callback_listen.rpartition(":")[0].strip("[]"),)
 
 
 _CURRENT: Suite | None = None

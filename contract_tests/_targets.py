@@ -9,6 +9,7 @@ that says it is this mock accepting any key is judged as ``--accepts-any-key`` a
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from evolink_spec import facts
 
@@ -70,17 +71,25 @@ def _live_target(name: str, url: str, options: RunOptions, prober: Prober) -> Ta
     )
 
 
+def mock_app(options: RunOptions, *, allow_callback_hosts: tuple[str, ...] = ()) -> Any:
+    """The mock's ASGI app as the suite checks it: virtual clock, the run's seed, and accounts that
+    know the suite's two keys and refuse every other; ``allow_callback_hosts`` for its twin
+    (``_served_mock``), which calls the suite's receiver."""
+    from mock_server import Settings, create_app
+    from mock_server.config import parse_config  # the documented --config file, as data
+
+    config = parse_config({"accounts": {MOCK_KEY: {}, MOCK_OTHER_KEY: {}}, "unknown_keys": "reject"}, "contract suite")
+    settings = Settings(clock="virtual", seed=options.seed, allow_callback_hosts=allow_callback_hosts)
+    return create_app(settings, config=config)
+
+
 def mock_target(options: RunOptions) -> Target:
     """The mock, in-process, on a virtual clock the suite moves itself.
 
     Its accounts file knows the suite's two keys and refuses every other key
     (``unknown_keys: reject``), as the real API does, so the made-up-key probes apply.
     """
-    from mock_server import Settings, create_app
-    from mock_server.config import parse_config  # the documented --config file, as data
-
-    config = parse_config({"accounts": {MOCK_KEY: {}, MOCK_OTHER_KEY: {}}, "unknown_keys": "reject"}, "contract suite")
-    app = create_app(Settings(clock="virtual", seed=options.seed), config=config)
+    app = mock_app(options)
     return Target(
         name="mock",
         base_url=MOCK_BASE_URL,

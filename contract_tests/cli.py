@@ -22,7 +22,7 @@ from typing import TypeVar
 
 from mock_server.argtypes import non_negative_int, positive_float
 
-from ._options import JUNIT_FILE, PROFILE_NAMES, OptionsPlugin, RunOptions
+from ._options import DEFAULT_CALLBACK_LISTEN, JUNIT_FILE, PROFILE_NAMES, OptionsPlugin, RunOptions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The top command's parser class (cli._Parser): the subcommand's parser is one of it.
@@ -80,6 +80,34 @@ def add_parser(subparsers: argparse._SubParsersAction[_ParserT]) -> _ParserT:
         action="store_true",
         help="the target treats every well-formed key as valid (the mock does by default): skip made-up-key probes",
     )
+    parser.add_argument(
+        "--list-facts",
+        action="store_true",
+        help="print every documented fact the suite checks, with its source, and exit",
+    )
+    parser.add_argument(
+        "--callbacks",
+        action="store_true",
+        help="also check the target's callbacks: tasks call the suite's own receiver, which fails on purpose",
+    )
+    parser.add_argument(
+        "--callback-listen",
+        metavar="HOST:PORT",
+        default=DEFAULT_CALLBACK_LISTEN,
+        help=f"where the callback receiver listens (default {DEFAULT_CALLBACK_LISTEN}: a free loopback port)",
+    )
+    parser.add_argument(
+        "--callback-public-url",
+        metavar="URL",
+        help="the URL the target calls to reach the receiver (e.g. an https tunnel to --callback-listen)",
+    )
+    parser.add_argument(
+        "--compare-with-mock",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="run the edge probes against the mock in-process too and list where they disagree "
+        "(default: only against the real API)",
+    )
     parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every test as it runs")
     return parser
@@ -99,6 +127,10 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         exclude_checks=tuple(name.strip() for name in args.exclude_checks.split(",") if name.strip()),
         accepts_any_key=args.accepts_any_key,
         with_mock=False,
+        callbacks=args.callbacks,
+        callback_listen=args.callback_listen,
+        callback_public_url=args.callback_public_url,
+        compare_with_mock=args.compare_with_mock,
         **({"seed": args.seed} if args.seed is not None else {}),
     )
     return options.with_environment()
@@ -145,6 +177,11 @@ def run(options: RunOptions, *, keyword: str | None = None, verbose: bool = Fals
 
 def run_command(args: argparse.Namespace) -> int:
     """The ``contract`` subcommand."""
+    if args.list_facts:
+        from ._catalogue import render_list
+
+        print(render_list())
+        return 0
     problem = _problem(args)
     if problem is not None:
         print(f"nanobanana-mock contract: {problem}", file=sys.stderr)

@@ -83,3 +83,11 @@ def test_curl_line__head_does_not_wait_for_a_body(strict_mock: str) -> None:
 )
 def test_masked__tells_keys_apart_without_revealing_them(key: str, shown: str) -> None:
     assert masked(key) == shown
+
+
+def test_curl_line__on_loopback_reads_the_key_from_the_variable_with_the_test_key_as_default(strict_mock: str) -> None:
+    target = Target(name="live", base_url=strict_mock, api_key=KEY)
+    line = curl_line(_query(strict_mock), target)
+    assert f'"Authorization: Bearer ${{EVOLINK_API_KEY:-{KEY}}}"' in line
+    other = _shell(line, EVOLINK_API_KEY="sk-not-known-here")
+    assert other.stdout.startswith("HTTP/1.1 401"), other.stdout  # the variable, when set, wins

@@ -39,7 +39,7 @@ def tls_mock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Pa
 
 
 def _contract(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("EVOLINK_")}
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("EVOLINK_", "GITHUB_STEP"))}
     return subprocess.run(
         [sys.executable, "-m", "mock_server", "contract", *args],
         capture_output=True,
@@ -107,7 +107,7 @@ def test_contract__tls_without_ca_file_stops_in_one_line(tls_mock: tuple[str, Pa
 
 def test_pytest__unreachable_target_fails_one_test_in_one_line(closed_port: int) -> None:
     url = f"http://127.0.0.1:{closed_port}"
-    env = {name: value for name, value in os.environ.items() if not name.startswith("EVOLINK_")}
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("EVOLINK_", "GITHUB_STEP"))}
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "contract_tests", "--contract-base-url", url],
         capture_output=True,
