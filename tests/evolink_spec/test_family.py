@@ -24,7 +24,7 @@ from evolink_spec.family import (
     read_model_files,
     schema_name,
 )
-from tests.family_cases import Case, cases
+from contract_tests._family import Case, cases
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec"

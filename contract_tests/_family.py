@@ -1,9 +1,10 @@
-"""Each image model's limits from both sides, derived from its documented facts.
+"""Each image model's limits from both sides, as probes derived from its documented facts.
 
 ``cases(contract)`` lists requests just inside and just outside every limit a model's file
 states (prompt length, size values and pixel rules, tier, quality, ``n``, reference images,
-typed fields). The spec tests check them against the bundle's schema; the mock tests send
-them to a served mock. A case that should be refused names the field the 400 must name.
+typed fields). The contract suite sends them to each target (``test_family``); the project's
+tests check them against the bundle's schema and a served mock. A case that should be
+refused names the field the 400 must name (the mock names it in ``param``).
 """
 
 from __future__ import annotations
