@@ -625,6 +625,7 @@ def add_family(document: dict[str, Any], directory: Path) -> dict[str, Any]:
     contracts = [contract_from_facts(facts, seed_model=seed) for facts in files]
     if seed not in {contract.name for contract in contracts}:
         raise FamilyError(f"no models/{seed}.yaml for the seed's model")
+    contracts.sort(key=lambda contract: (contract.name != seed, contract.name))  # the seed's model first
     mapping: dict[str, str] = {}
     for contract in contracts:
         reference = f"#/components/schemas/{contract.schema_name}"
@@ -639,7 +640,7 @@ def add_family(document: dict[str, Any], directory: Path) -> dict[str, Any]:
             if sent in mapping:
                 raise FamilyError(f"the model name {sent!r} belongs to two model files")
             mapping[sent] = reference
-    order = [seed] + sorted(contract.name for contract in contracts if contract.name != seed)
+    order = [contract.name for contract in contracts]
     by_name = {contract.name: contract for contract in contracts}
     schemas[FAMILY_SCHEMA] = {
         "description": (

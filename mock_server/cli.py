@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--task-duration",
         type=_setting("task_duration"),
         metavar="SECONDS",
-        help="mock seconds from create to finish (default 10)",
+        help="mock seconds from create to finish (default: the model's, 10 for Nano Banana)",
     )
     serve.add_argument(
         "--speed", type=_setting("speed"), metavar="FACTOR", help="run mock time FACTOR times faster (default 1)"
