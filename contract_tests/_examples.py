@@ -15,7 +15,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
-from mock_server.spec import load_bundle
+from evolink_spec import load_bundle
 
 from ._fixtures import Fixture, fixtures_dir, parse_name
 

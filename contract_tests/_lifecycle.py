@@ -36,8 +36,9 @@ from hypothesis.stateful import (
     rule,
 )
 
+from evolink_spec import TERMINAL_STATUSES
+
 from ._budget import Limits
-from ._facts import TERMINAL
 from ._failures import BudgetExhausted, ContractViolation
 from ._invariants import (
     created_violations,
@@ -86,7 +87,7 @@ class Tracked:
 
     @property
     def finished(self) -> bool:
-        return self.last.get("status") in TERMINAL
+        return self.last.get("status") in TERMINAL_STATUSES
 
     @property
     def waiting(self) -> bool:
@@ -266,7 +267,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             return
         before = task.last
         task.remember(body)
-        if task.finished and before.get("status") not in TERMINAL:
+        if task.finished and before.get("status") not in TERMINAL_STATUSES:
             self.sampling.finished += 1
         found = task_id_violations(POLL, body) + created_violations(POLL, body) + state_violations(POLL, body)
         found += transition_violations(POLL, before, body)

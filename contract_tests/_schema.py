@@ -19,8 +19,9 @@ from typing import Any
 import schemathesis
 from schemathesis import BaseSchema, Case, GenerationMode, HookContext
 
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION
+
 from . import checks
-from ._facts import CREATE_OPERATION, TASK_OPERATION
 from ._profiles import PROFILES, Profile
 from ._target import Target
 
@@ -110,7 +111,7 @@ def build_schema(target: Target, mode: GenerationMode, *, seed: int, exclude: tu
     if target.in_process:
         schema = schemathesis.openapi.from_asgi("/openapi.json", target.app, config=config)
     else:
-        from mock_server.spec import load_bundle
+        from evolink_spec import load_bundle
 
         schema = schemathesis.openapi.from_dict(copy.deepcopy(load_bundle()), config=config)
     schema.hook("map_case")(_drop_callback_url)

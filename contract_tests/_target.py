@@ -14,12 +14,15 @@ from urllib.parse import urlsplit
 
 import requests
 
+from evolink_spec import CREATE_PATH, TASK_ID_PREFIX, TASK_PATH_PREFIX
+
 from ._budget import Budget, Limits
-from ._facts import CREATE_PATH, TASK_PATH_PREFIX
 from ._transport import open_session
 
 REQUEST_TIMEOUT = 30.0
 ADVANCE_PATH = "/__mock/clock/advance"
+UNKNOWN_TASK_ID = f"{TASK_ID_PREFIX}1700000000-contract"
+"""A well-formed id no target has: asking for it costs nothing and must answer 404."""
 
 
 def is_loopback(url: str) -> bool:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from evolink_spec import facts
+
 from ._budget import DEFAULT_MINUTES, DEFAULT_PAID_TASKS, DEFAULT_RATE, Limits
-from ._facts import REAL_API_URL
 from ._options import KEY_ENV, MOCK_BASE_URL, MOCK_KEY, MOCK_OTHER_KEY, RunOptions
 from ._probe import Probe, probe
 from ._profiles import DEFAULT_PROFILE, LIVE_PROFILE
@@ -98,5 +99,5 @@ def targets_for(options: RunOptions, *, prober: Prober = _probe) -> list[Target]
     """The targets of a run, in the order they are checked; ``prober`` asks a live one what it is."""
     if options.base_url is not None:
         return [_live_target("live", options.base_url.rstrip("/"), options, prober)]
-    real = _live_target("real", REAL_API_URL, options, prober)
+    real = _live_target("real", facts().server_url, options, prober)
     return [mock_target(options), real] if options.with_mock else [real]

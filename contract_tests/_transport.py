@@ -16,8 +16,9 @@ import requests
 from requests.adapters import BaseAdapter, HTTPAdapter
 from schemathesis.python.asgi import ASGIClient
 
+from evolink_spec import CREATE_PATH
+
 from ._budget import Budget
-from ._facts import CREATE_PATH
 
 _FREE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 USER_AGENT = "nanobanana-contract-suite"

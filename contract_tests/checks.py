@@ -31,8 +31,9 @@ import schemathesis
 from schemathesis import Case, CheckContext, Response
 from schemathesis.core.failures import Severity
 
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION
+
 from . import _binding
-from ._facts import CREATE_OPERATION, TASK_OPERATION
 from ._failures import BudgetExhausted, ContractViolation
 from ._invariants import (
     created_violations,

@@ -168,9 +168,10 @@ def run_command(args: argparse.Namespace) -> int:
 
 def _unreachable(options: RunOptions) -> str | None:
     """Why the run's target cannot be reached, if it cannot (one line, before any test starts)."""
-    from ._facts import REAL_API_URL
+    from evolink_spec import facts
+
     from ._probe import probe
 
     if not options.api_key:
         return None  # the real API without a key: skipped, saying why
-    return probe(options.base_url or REAL_API_URL, ca_file=options.ca_file).problem
+    return probe(options.base_url or facts().server_url, ca_file=options.ca_file).problem

@@ -13,12 +13,12 @@ import pytest
 import requests
 
 from contract_tests import _suite
-from contract_tests._facts import CREATE_OPERATION, CREATE_PATH, TASK_PATH_PREFIX, UNKNOWN_TASK_ID
 from contract_tests._failures import BudgetExhausted, ContractViolation
 from contract_tests._fixtures import request_bodies
 from contract_tests._invariants import error_envelope_violations
-from contract_tests._target import Client
+from contract_tests._target import UNKNOWN_TASK_ID, Client
 from contract_tests.checks import MADE_UP_KEY, auth_refusal_violation
+from evolink_spec import CREATE_OPERATION, CREATE_PATH, TASK_PATH_PREFIX
 
 CREATE = f"POST {CREATE_PATH}"
 QUERY = "GET /v1/tasks/{task_id}"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from contract_tests._examples import Example, errors, fixture_example, fixture_paths, spec_examples
-from contract_tests._facts import CREATE_OPERATION, TASK_OPERATION
 from contract_tests._fixtures import EXAMPLES, fixtures_dir
 from contract_tests._invariants import error_envelope_violations, state_violations, task_id_violations
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION
 
 _SPEC = spec_examples()
 _FIXTURES = fixture_paths()

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from contract_tests import _suite
-from contract_tests._facts import CREATE_OPERATION, CREATE_PATH
 from contract_tests._fixtures import request_bodies
 from contract_tests._lifecycle import lifecycle_machine, poll_interval, run_lifecycle
 from contract_tests._profiles import PROFILES
 from contract_tests._target import Target
+from evolink_spec import CREATE_OPERATION, CREATE_PATH
 
 
 def _bodies(target: Target) -> st.SearchStrategy[Any]:

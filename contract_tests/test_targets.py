@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from contract_tests import _suite
-from contract_tests._facts import UNKNOWN_TASK_ID
 from contract_tests._failures import BudgetExhausted
+from contract_tests._target import UNKNOWN_TASK_ID
 
 
 @pytest.mark.parametrize("name", [target.name for target in _suite.current().targets])

@@ -17,6 +17,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect
 from starlette.types import Receive, Scope, Send
 
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION as QUERY_OPERATION
+
 from .bodies import check_content_type, check_declared_length, parse_json, too_large
 from .context import MockContext
 from .errors import ApiError, FileNotFound, InternalError, InvalidRequest, SpecifiedError, TaskNotFound
@@ -39,10 +41,6 @@ from .validation import authorization_of, bearer_key, check_task_id
 
 log = logging.getLogger("mock_server")
 
-CREATE_PATH = "/v1/images/generations"
-QUERY_PREFIX = "/v1/tasks/"
-CREATE_OPERATION = "createImageGeneration"
-QUERY_OPERATION = "getTaskDetail"
 JSON_HEADERS = [(b"content-type", b"application/json")]
 
 Answer = tuple[int, bytes, dict[str, str] | None]
@@ -146,7 +144,7 @@ def example_for(mock: MockContext, operation: str | None, status: int) -> dict[s
     for by_status in mock.examples.values():
         if status in by_status:
             return by_status[status]
-    return {"error": {"code": "error", "message": "Error", "type": "api_error"}}
+    return {"error": {"code": "error", "message": "Error", "type": InternalError.type}}
 
 
 async def intercept(mock: MockContext, call: Call, operation: str | None, state: dict[str, Any]) -> Decision:

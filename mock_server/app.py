@@ -16,8 +16,10 @@ from starlette.responses import Response
 from starlette.routing import Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from evolink_spec import CREATE_PATH, TASK_PATH_PREFIX as QUERY_PREFIX
+
 from . import admin, routes
-from .api import CREATE_PATH, QUERY_PREFIX, BrokenConnectionError, create_operation, query_operation
+from .api import BrokenConnectionError, create_operation, query_operation
 from .clock import Clock
 from .config import MockConfig
 from .context import MockContext

@@ -27,9 +27,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from evolink_spec import facts
+
 from .errors import InvalidRequest
 
-MAX_URL_LENGTH = 2048
+MAX_URL_LENGTH = facts().callback_url.max_length
 DNS_TIMEOUT = 2.0
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]

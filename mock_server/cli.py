@@ -478,7 +478,7 @@ def _serve(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
 def bundle(args: argparse.Namespace) -> int:
     import yaml
 
-    from .spec import BUNDLE_FILE, build_bundle, render_bundle, write_bundle
+    from evolink_spec import BUNDLE_FILE, build_bundle, render_bundle, write_bundle
 
     target = args.spec_dir / BUNDLE_FILE
     try:

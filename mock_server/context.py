@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from evolink_spec import load_bundle
+
 from .accounts import Accounts, AccountSpec
 from .callback_safety import CallbackPolicy
 from .callbacks import CallbackQueue
@@ -17,7 +19,6 @@ from .journal import RequestJournal
 from .randomness import SeededRandom
 from .rules import RuleBook
 from .settings import Settings
-from .spec import load_bundle
 from .store import InMemoryTaskStore, TaskStore
 from .tasks import TaskFactory
 from .validation import RequestValidator

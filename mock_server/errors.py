@@ -22,8 +22,9 @@
         ├── HeaderFieldsTooLarge      431 request_header_fields_too_large
         └── ServiceUnavailable        503 service_unavailable / api_error, with Retry-After
 
-Code, type and default message of the documented statuses are the seed's examples; 405,
-409, 413 and 422 are statuses the spec does not list, answered in the same envelope.
+Code, type and default message of the documented statuses are the spec's examples, read
+from ``evolink_spec`` (``example=`` on the class); 405, 409, 413 and 422 are statuses the
+spec does not list, answered in the same envelope with the type of a documented sibling.
 The store and validation raise these; one handler in ``app.py`` renders them.
 """
 
@@ -32,12 +33,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from evolink_spec import CREATE, TASK, ErrorExample
+
 
 class ApiError(Exception):
-    status: int = 500
-    code: str = "internal_error"
-    type: str = "api_error"
-    default_message: str = "Internal server error"
+    status: int = CREATE.errors[500].status
+    code: str = CREATE.errors[500].code
+    type: str = CREATE.errors[500].type
+    default_message: str = CREATE.errors[500].message
+
+    def __init_subclass__(cls, example: ErrorExample | None = None, **kwargs: Any) -> None:
+        """``class X(ApiError, example=...)``: status, code, type and message are the spec's example."""
+        super().__init_subclass__(**kwargs)
+        if example is not None:
+            cls.status, cls.code, cls.type = example.status, example.code, example.type
+            cls.default_message = example.message
 
     def __init__(
         self,
@@ -70,48 +80,29 @@ class SpecifiedError(ApiError):
         error = example.get("error", {})
         self.status = status
         self.code = str(error.get("code", "error"))
-        self.type = str(error.get("type", "api_error"))
+        self.type = str(error.get("type", ApiError.type))
         super().__init__(message or str(error.get("message", "")), param=error.get("param"), headers=headers)
 
 
-class InvalidRequest(ApiError):
-    status = 400
-    code = "invalid_request"
-    type = "invalid_request_error"
-    default_message = "Invalid request parameters"
+class InvalidRequest(ApiError, example=CREATE.errors[400]):
+    pass
 
 
-class InvalidTaskId(ApiError):
-    status = 400
-    code = "invalid_task_id"
-    type = "invalid_request_error"
-    default_message = "Invalid task ID format: must start with task-unified-"
-
+class InvalidTaskId(ApiError, example=TASK.errors[400]):
     def __init__(self, message: str | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("param", "task_id")
+        kwargs.setdefault("param", TASK.errors[400].param)
         super().__init__(message, **kwargs)
 
 
-class Unauthorized(ApiError):
-    status = 401
-    code = "unauthorized"
-    type = "authentication_error"
-    default_message = "Invalid or expired token"
+class Unauthorized(ApiError, example=CREATE.errors[401]):
+    pass
 
 
-class InsufficientQuota(ApiError):
-    status = 402
-    code = "insufficient_quota"
-    type = "insufficient_quota"
-    default_message = "Insufficient quota. Please top up your account."
+class InsufficientQuota(ApiError, example=CREATE.errors[402]):
+    pass
 
 
-class ModelAccessDenied(ApiError):
-    status = 403
-    code = "model_access_denied"
-    type = "invalid_request_error"
-    default_message = "Token does not have access to model: nano-banana-beta"
-
+class ModelAccessDenied(ApiError, example=CREATE.errors[403]):
     @classmethod
     def for_model(cls, model: str) -> ModelAccessDenied:
         return cls(f"Token does not have access to model: {model}")
@@ -122,19 +113,19 @@ class AdminForbidden(ApiError):
 
     status = 403
     code = "admin_forbidden"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "This admin call is not allowed from here"
 
 
 class NotFound(ApiError):
-    status = 404
+    status = TASK.errors[404].status
     code = "not_found"
-    type = "invalid_request_error"
+    type = TASK.errors[404].type
     default_message = "Not found"
 
 
 class TaskNotFound(NotFound):
-    code = "task_not_found"
+    code = TASK.errors[404].code
     default_message = "Task not found"
 
     def __init__(self, task_id: str) -> None:
@@ -165,14 +156,14 @@ class FileNotFound(NotFound):
 class MethodNotAllowed(ApiError):
     status = 405
     code = "method_not_allowed"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "Method not allowed"
 
 
 class IdempotencyKeyInUse(ApiError):
     status = 409
     code = "idempotency_key_in_use"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "A request with this Idempotency-Key is still being handled"
 
     @classmethod
@@ -186,7 +177,7 @@ class IdempotencyKeyInUse(ApiError):
 class IdempotencyKeyReused(ApiError):
     status = 422
     code = "idempotency_key_reused"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "This Idempotency-Key was already used with a different request body"
 
     @classmethod
@@ -201,15 +192,12 @@ class IdempotencyKeyReused(ApiError):
 class PayloadTooLarge(ApiError):
     status = 413
     code = "request_too_large"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "Request body too large"
 
 
-class RateLimited(ApiError):
-    status = 429
-    code = "rate_limit_exceeded"
-    type = "rate_limit_error"
-    default_message = "Too many requests, please try again later"
+class RateLimited(ApiError, example=CREATE.errors[429]):
+    pass
 
 
 class InternalError(ApiError):
@@ -219,28 +207,28 @@ class InternalError(ApiError):
 class RequestTimeout(ApiError):
     status = 408
     code = "request_timeout"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "The request did not arrive in time"
 
 
 class UriTooLong(ApiError):
     status = 414
     code = "uri_too_long"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "Request line too long"
 
 
 class HeaderFieldsTooLarge(ApiError):
     status = 431
     code = "request_header_fields_too_large"
-    type = "invalid_request_error"
+    type = InvalidRequest.type
     default_message = "Request header fields too large"
 
 
 class ServiceUnavailable(ApiError):
     status = 503
     code = "service_unavailable"
-    type = "api_error"
+    type = ApiError.type
     default_message = "Too many connections, please try again later"
 
 

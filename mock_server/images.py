@@ -28,6 +28,8 @@ import struct
 import zlib
 from functools import lru_cache
 
+from evolink_spec import TASK_ID_PREFIX, SpecMismatch, facts
+
 SIZES: dict[str, tuple[int, int]] = {
     "1:1": (1024, 1024),
     "2:3": (832, 1248),
@@ -38,11 +40,14 @@ SIZES: dict[str, tuple[int, int]] = {
     "9:16": (768, 1344),
 }
 AUTO_RATIO = "1:1"
+for _model in facts().models.values():
+    if _missing := set(_model.sizes) - {_model.default_size} - set(SIZES):
+        raise SpecMismatch(f"images.py has no pixel size for {_model.name}'s sizes {sorted(_missing)}")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_TOKEN_BYTES = 16
 _LEVELS = 128  # gradient steps: palette entries 0-127, their inverses 128-255
 _INVERT = bytes(255 - value for value in range(256))
-_NAME = re.compile(r"^(task-unified-[A-Za-z0-9-]{1,100})_(\d{1,3})-([0-9a-f]{32})\.png$")
+_NAME = re.compile(rf"^({re.escape(TASK_ID_PREFIX)}[A-Za-z0-9-]{{1,100}})_(\d{{1,3}})-([0-9a-f]{{32}})\.png$")
 
 
 def dimensions(size: str | None) -> tuple[int, int]:

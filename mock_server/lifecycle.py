@@ -20,17 +20,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from enum import StrEnum
 
+from evolink_spec import STATUS_RANK, TaskStatus
 
-class Status(StrEnum):
-    PENDING = "pending"
-    PROCESSING = "processing"
-    COMPLETED = "completed"
-    FAILED = "failed"
-
-
-ORDER = {Status.PENDING: 0, Status.PROCESSING: 1, Status.COMPLETED: 2, Status.FAILED: 2}
+Status = TaskStatus
+"""A task's status, as the spec lists them (``evolink_spec.TaskStatus``)."""
+ORDER = STATUS_RANK
 
 
 @dataclass(frozen=True, slots=True)

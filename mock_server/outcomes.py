@@ -1,9 +1,15 @@
 """The business failure codes of a failed task, each with a realistic message, and what a
-request can ask of the task it creates (fail, take longer, never finish)."""
+request can ask of the task it creates (fail, take longer, never finish).
+
+The codes are the spec's (``evolink_spec.BUSINESS_CODES``); the messages and which codes a
+caller can fix are the mock's, checked at import to cover exactly the spec's codes.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from evolink_spec import BUSINESS_CODES, SpecMismatch
 
 from .lifecycle import Failure
 
@@ -27,7 +33,13 @@ RETRYABLE: dict[str, str] = {
     "unknown_error": "An unknown error occurred while processing the task.",
 }
 FAILURE_MESSAGES: dict[str, str] = CALLER_FIXABLE | RETRYABLE
-FAILURE_CODES: tuple[str, ...] = tuple(FAILURE_MESSAGES)
+FAILURE_CODES: tuple[str, ...] = BUSINESS_CODES
+if set(FAILURE_MESSAGES) != set(FAILURE_CODES):
+    raise SpecMismatch(f"outcomes.py has messages for {sorted(FAILURE_MESSAGES)}, the spec's codes are {FAILURE_CODES}")
+CANCELLED = "request_cancelled"
+"""The code of a task an admin cancel ends."""
+if CANCELLED not in FAILURE_CODES:
+    raise SpecMismatch(f"the spec has no business code {CANCELLED!r}")
 
 
 def failure_for(code: str, message: str | None = None) -> Failure:

@@ -11,9 +11,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from evolink_spec import CREATE_PATH, TASK_PATH_PREFIX as QUERY_PREFIX, bundle_bytes
+
 from .api import (
-    CREATE_PATH,
-    QUERY_PREFIX,
     Incoming,
     create_operation,
     files_base as api_files_base,
@@ -26,7 +26,6 @@ from .errors import FileNotFound, TaskNotFound
 from .images import parse_image_name, render_png, token_matches
 from .lifecycle import Status
 from .rules import Call
-from .spec import bundle_bytes
 from .tasks import render_json
 
 

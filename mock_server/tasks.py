@@ -19,17 +19,21 @@ from typing import Any
 
 import orjson
 
+from evolink_spec import TASK_ID_PREFIX, facts
+
 from .images import image_name, new_link_token
 from .lifecycle import Failure, Plan, Status, View, end_early, make_plan, view
-from .outcomes import CALLER_FIXABLE, failure_for
+from .outcomes import CALLER_FIXABLE, CANCELLED, failure_for
 from .randomness import SeededRandom
 
 OBJECT = "image.generation.task"
 TYPE = "image"
 BILLING_RULE = "per_call"
 USER_GROUP = "default"
-CANONICAL_MODEL = "nano-banana-beta"
-MODEL_ALIASES = {"gemini-2.5-flash-image": CANONICAL_MODEL}
+CANONICAL_MODEL = facts().default_model
+MODEL_ALIASES = {name: canonical for name, canonical in facts().model_names.items() if name != canonical}
+"""Other names of the spec's models, each to the canonical name answers carry."""
+DEFAULT_SIZE = facts().model(CANONICAL_MODEL).default_size
 
 
 @dataclass(slots=True)
@@ -63,7 +67,7 @@ class TaskFactory:
         self.credits = credits
 
     def new_id(self, now: float) -> str:
-        return f"task-unified-{int(now)}-{self.random.token(8)}"
+        return f"{TASK_ID_PREFIX}{int(now)}-{self.random.token(8)}"
 
     def create_task(
         self,
@@ -97,7 +101,7 @@ class TaskFactory:
             key=sys.intern(key),
             model=sys.intern(MODEL_ALIASES.get(model, model)),
             created=int(stamp) + 1,
-            size=sys.intern(size or "auto"),
+            size=sys.intern(size or DEFAULT_SIZE),
             plan=plan,
             callback_url=callback_url,
             estimated_time=self.estimated_time,
@@ -107,7 +111,7 @@ class TaskFactory:
 
 def cancel(task: Task, now: float) -> None:
     """End an unfinished ``task`` at ``now``: failed with ``request_cancelled`` (the admin cancel)."""
-    task.plan = end_early(task.plan, now, failure_for("request_cancelled"))
+    task.plan = end_early(task.plan, now, failure_for(CANCELLED))
 
 
 def render_json(body: Any) -> bytes:

@@ -28,7 +28,7 @@ START_TIMEOUT = 10.0
 class _NoMock(ApiError):
     status = 503
     code = "service_unavailable"
-    type = "api_error"
+    type = ApiError.type
     default_message = "No mock is mounted on this server right now"
 
 

@@ -32,10 +32,11 @@ from openapi_core import OpenAPI
 from openapi_core.validation.schemas import oas31_schema_validators_factory
 from openapi_core.validation.schemas.validators import SchemaValidator
 
+from evolink_spec import TASK_ID_PREFIX
+
 from .callback_safety import HTTPS_ONLY
 from .errors import InvalidRequest, InvalidTaskId, Unauthorized
 
-TASK_ID_PREFIX = "task-unified-"
 _BEARER = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+)\s*$")
 
 # RFC 3986: a scheme, a colon, then only characters a URI may hold (percent-escapes included).

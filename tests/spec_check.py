@@ -12,7 +12,7 @@ from openapi_core import OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 from starlette.routing import Match, Route
 
-from mock_server.spec import load_bundle
+from evolink_spec import load_bundle
 
 # Answers the mock gives that the provider's spec does not list for any operation:
 # unknown paths (404), wrong methods (405), over-large bodies (413) and Idempotency-Key

@@ -9,7 +9,6 @@ import pytest
 import requests
 
 from contract_tests._curl import curl_line
-from contract_tests._facts import facts
 from contract_tests._invariants import (
     created_violations,
     error_envelope_violations,
@@ -53,18 +52,6 @@ def error(status: int, code: str | None, kind: str | None) -> bytes:
     if kind is not None:
         body["type"] = kind
     return json.dumps({"error": body}).encode()
-
-
-def test_facts__come_from_the_bundle() -> None:
-    found = facts()
-    assert found.statuses == ("pending", "processing", "completed", "failed")
-    assert "content_policy_violation" in found.business_codes and len(found.business_codes) == 13
-    assert found.error_pairs[400] == {
-        ("invalid_request", "invalid_request_error"),
-        ("invalid_task_id", "invalid_request_error"),
-    }
-    assert found.error_pairs[402] == {("insufficient_quota", "insufficient_quota")}
-    assert found.not_found_type == "invalid_request_error"
 
 
 @pytest.mark.parametrize(

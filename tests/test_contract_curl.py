@@ -15,8 +15,7 @@ import pytest
 import requests
 
 from contract_tests._curl import curl_line, masked
-from contract_tests._facts import UNKNOWN_TASK_ID
-from contract_tests._target import Target
+from contract_tests._target import UNKNOWN_TASK_ID, Target
 from tests.servers import running
 
 KEY = "sk-curl-owner-0123456789"

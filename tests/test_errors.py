@@ -8,8 +8,8 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
+from evolink_spec import load_bundle
 from mock_server import errors
-from mock_server.spec import load_bundle
 
 ENVELOPE = Draft202012Validator(load_bundle()["components"]["schemas"]["ErrorResponse"])
 

@@ -8,11 +8,11 @@ import time
 import httpx
 import pytest
 
+from evolink_spec import load_bundle
 from mock_server import VirtualClock
 from mock_server.errors import InvalidRequest
 from mock_server.outcomes import CALLER_FIXABLE, FAILURE_CODES
 from mock_server.preferences import parse_prefer
-from mock_server.spec import load_bundle
 from tests.conftest import AUTH, CREATE, body
 
 pytestmark = pytest.mark.anyio

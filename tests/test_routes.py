@@ -482,7 +482,7 @@ async def test_wrong_method__answers_405_with_allow(
 
 
 async def test_openapi_json__serves_the_bundle(client: httpx.AsyncClient) -> None:
-    from mock_server.spec import load_bundle
+    from evolink_spec import load_bundle
 
     response = await client.get("/openapi.json")
     assert response.status_code == 200

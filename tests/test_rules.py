@@ -224,7 +224,7 @@ async def test_http__every_documented_status_through_a_rule(
     method: str,
     status: int,
 ) -> None:
-    from mock_server.spec import load_bundle
+    from evolink_spec import load_bundle
 
     route = "create" if method == "post" else "query"
     config = {"rules": [{"match": {"route": route}, "respond": {"status": status}}]}

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given, strategies as st
 
+from evolink_spec import load_bundle
 from mock_server.errors import InvalidRequest
-from mock_server.spec import load_bundle
 from mock_server.validation import RequestValidator
 
 VALIDATOR = RequestValidator(load_bundle())

@@ -17,14 +17,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from evolink_spec import CREATE, CREATE_PATH, TASK_PATH_PREFIX as QUERY_PREFIX, TERMINAL_STATUSES as FINAL
+
 from ..outcomes import CALLER_FIXABLE
 from .flags import DEFAULT_WAIT_AFTER_429, SLACK, Flag, raise_flags
 
-CREATE_PATH = "/v1/images/generations"
-QUERY_PREFIX = "/v1/tasks/"
 IMAGE_PREFIX = "/files/images/"
-NON_RETRYABLE = frozenset({400, 401, 402, 403})
-FINAL = ("completed", "failed")
+NON_RETRYABLE = frozenset(status for status in CREATE.errors if status < 500 and status != 429)
+"""The create's documented refusals a client must fix before asking again (400, 401, 402, 403)."""
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..api import QUERY_PREFIX
+from evolink_spec import TASK_PATH_PREFIX as QUERY_PREFIX
+
 from ..clock import Clock
 from ..middleware import TRANSPORT_KEY, transport_of
 

@@ -1,4 +1,4 @@
-"""The contract: where the spec files live, and how the bundle is built from them.
+"""The spec files: where they live, and how the bundle is built from them and loaded.
 
 The bundle (``spec/openapi.json``) is the verbatim seed, plus the written query spec,
 plus the overlay of corrections, plus the image family (``spec/models/``). It is committed, so every tool loads the same file;

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
-from mock_server.spec import (
+from evolink_spec import (
     apply_overlay,
     build_bundle,
     load_bundle,
@@ -20,7 +20,7 @@ from mock_server.spec import (
     spec_dir,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec"
 PAGE = SPEC / "provider" / "nanobanana-image-generate.page.txt"
 # The provider's page as fetched (the project's seed 000_7a2120eee814ab40.txt): see spec/README.md.
