@@ -46,6 +46,7 @@ from .facts import (
     facts,
     read_facts,
 )
+from .family import Family, ModelContract
 
 __all__ = [
     "BUNDLE_FILE",
@@ -64,7 +65,9 @@ __all__ = [
     "CallbackUrlLimits",
     "ErrorExample",
     "Facts",
+    "Family",
     "Model",
+    "ModelContract",
     "Operation",
     "SpecMismatch",
     "TaskStatus",

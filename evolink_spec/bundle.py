@@ -1,7 +1,8 @@
 """The spec files: where they live, and how the bundle is built from them and loaded.
 
 The bundle (``spec/openapi.json``) is the verbatim seed, plus the written query spec,
-plus the overlay of corrections, plus the image family (``spec/models/``). It is committed, so every tool loads the same file;
+plus the overlay of corrections, plus the image family (``spec/models/``). It is
+committed, so every tool loads the same file;
 ``build_bundle()`` rebuilds it and a test proves the committed copy is current.
 """
 
@@ -16,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from evolink_spec.family import add_family
+from .family import add_family
 
 SEED_FILE = "nanobanana-image-generate.yaml"
 QUERY_FILE = "task-detail.yaml"

@@ -326,6 +326,23 @@ class ModelContract:
         return (self.name, *self.aliases)
 
     @property
+    def sizes(self) -> tuple[str, ...]:
+        """Every exact ``size`` value (free pixel sizes aside); () when the model has no ``size``."""
+        return self.size.values if self.size is not None else ()
+
+    @property
+    def default_size(self) -> str | None:
+        return self.size.default if self.size is not None else None
+
+    @property
+    def max_image_urls(self) -> int | None:
+        return self.image_urls.max_items if self.image_urls is not None else None
+
+    @property
+    def max_prompt_length(self) -> int:
+        return self.prompt_max
+
+    @property
     def source_page(self) -> str:
         page: str = self.sources[0]["page"] if self.sources else ""
         return page

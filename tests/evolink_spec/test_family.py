@@ -14,6 +14,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from contract_tests._family import Case, cases
+from evolink_spec import build_bundle, load_bundle
 from evolink_spec.family import (
     FACTS_KEY,
     FAMILY_SCHEMA,
@@ -25,7 +26,6 @@ from evolink_spec.family import (
     read_model_files,
     schema_name,
 )
-from mock_server.spec import build_bundle, load_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = ROOT / "spec"
