@@ -180,3 +180,12 @@ def cases(contract: ModelContract) -> Iterator[Case]:
         if schema.get("type") == "boolean":
             yield with_changes(f"{field_name}-true", None, {field_name: True})
             yield with_changes(f"{field_name}-not-boolean", field_name, {field_name: "yes"})
+
+
+def minimal(contract: ModelContract, sent: str | None = None) -> Case:
+    """The smallest create a model accepts: its name (or ``sent``, an alias of it), a prompt,
+    and a reference image where one is required."""
+    body = base_body(contract)
+    if sent is not None:
+        body["model"] = sent
+    return Case(sent or contract.name, "minimal", body)

@@ -9,6 +9,10 @@ target that accepts one would call it back: the real API would contact a made-up
 the mock refuses private or loopback hosts (``127.0.0.1``, ``localhost``, ...) that the
 schema cannot exclude, and resolves the others over DNS. Negative data keeps it: a target
 that honours the contract refuses those bodies before calling anything.
+
+Positive data never carries a pixel ``size`` its model refuses either: the schema states a
+``WIDTHxHEIGHT`` form, but not the rules on the pair (a total, an aspect, a multiple; see
+``evolink_spec.family``), so such a size is replaced by the model's default.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 import schemathesis
 from schemathesis import BaseSchema, Case, GenerationMode, HookContext
 
-from evolink_spec import CREATE_OPERATION, TASK_OPERATION
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION, facts
 
 from . import checks
 from ._profiles import PROFILES, Profile
@@ -29,11 +33,19 @@ _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 """positive_data_acceptance's default statuses; each operation adds its documented refusals."""
 
 
-def _drop_callback_url(context: HookContext, case: Case) -> Case:
-    """``map_case`` hook: positive bodies lose ``callback_url`` (see the module docstring)."""
+def _positive_body(context: HookContext, case: Case) -> Case:
+    """``map_case`` hook: positive bodies lose ``callback_url`` and keep only a pixel size their
+    model accepts (see the module docstring)."""
     positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
-    if positive and isinstance(case.body, dict) and "callback_url" in case.body:
-        case.body = {name: value for name, value in case.body.items() if name != "callback_url"}
+    if not positive or not isinstance(case.body, dict):
+        return case
+    body = {name: value for name, value in case.body.items() if name != "callback_url"}
+    model = facts().family.get(body.get("model"))
+    if model is not None and model.size_problem(body) is not None:
+        body.pop("size")
+        if model.default_size is not None:
+            body["size"] = model.default_size
+    case.body = body
     return case
 
 
@@ -114,7 +126,7 @@ def build_schema(target: Target, mode: GenerationMode, *, seed: int, exclude: tu
         from evolink_spec import load_bundle
 
         schema = schemathesis.openapi.from_dict(copy.deepcopy(load_bundle()), config=config)
-    schema.hook("map_case")(_drop_callback_url)
+    schema.hook("map_case")(_positive_body)
     if target.limits.max_paid_tasks is not None:
         schema.hook("before_add_examples")(_first_create_example_only)
     return schema
