@@ -12,7 +12,7 @@ from typing import Any
 
 from schemathesis.core.failures import Severity
 
-from evolink_spec import STATUS_RANK, TASK_ID, TASK_OPERATION, TERMINAL_STATUSES, facts
+from evolink_spec import STATUS_RANK, TASK_ID, TASK_OPERATION, TERMINAL_STATUSES, TaskStatus, facts
 
 from ._failures import ContractViolation
 
@@ -179,16 +179,16 @@ def state_violations(operation: str, body: dict[str, Any], *, first_state: bool 
         return found
     if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
         add("Progress is not an integer from 0 to 100", "progress: integer, 0 to 100", repr(progress))
-    elif status == "completed" and progress != 100:
+    elif status == TaskStatus.COMPLETED and progress != 100:
         add("Completed task without progress 100", "a completed task has progress 100", f"progress {progress}")
     results = body.get("results")
-    if status == "completed":
+    if status == TaskStatus.COMPLETED:
         if not isinstance(results, list) or not results or not all(isinstance(url, str) for url in results):
             add("Completed task without results", "a completed task lists its result links in `results`", repr(results))
     elif "results" in body and results not in (None, []):
         add("Results before completion", "`results` only once the task has completed", f"{status} with {results!r}")
     error = body.get("error")
-    if status == "failed":
+    if status == TaskStatus.FAILED:
         code = error.get("code") if isinstance(error, dict) else None
         if code not in facts().business_codes:
             add(
@@ -201,7 +201,7 @@ def state_violations(operation: str, body: dict[str, Any], *, first_state: bool 
     info = body.get("task_info")
     if status in TERMINAL_STATUSES and isinstance(info, dict) and info.get("can_cancel") is not False:
         add("Finished task still cancellable", "task_info.can_cancel is false once finished", repr(info))
-    if first_state and (status != "pending" or progress != 0):
+    if first_state and (status != TaskStatus.PENDING or progress != 0):
         add(
             "Create answer not in the first state",
             "the create answer is the task in its first state: status pending, progress 0",

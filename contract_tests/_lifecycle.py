@@ -36,7 +36,7 @@ from hypothesis.stateful import (
     rule,
 )
 
-from evolink_spec import TERMINAL_STATUSES
+from evolink_spec import CREATE as CREATE_FACTS, TASK, TASK_PATH_PREFIX, TERMINAL_STATUSES, TaskStatus
 
 from ._budget import Limits
 from ._failures import BudgetExhausted, ContractViolation
@@ -54,8 +54,8 @@ from ._report import Recorder
 from ._target import Client
 from .checks import foreign_answer_violation
 
-POLL = "GET /v1/tasks/{task_id}"
-CREATE = "POST /v1/images/generations"
+POLL = TASK.label
+CREATE = CREATE_FACTS.label
 POLL_FLOOR = 0.2
 """Fewest seconds between two polls of one live task (the rate limit, when slower, decides)."""
 LIVE_TASK_LIMIT = 600.0
@@ -284,7 +284,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         for violation in found:
             violation.message += f"\nStatuses seen: {' -> '.join(task.history)}"
         self._judge(answer.request, found, task)
-        if body.get("status") == "completed" and not task.results_checked:
+        if body.get("status") == TaskStatus.COMPLETED and not task.results_checked:
             task.results_checked = True
             self._check_results(task, body)
 
@@ -339,7 +339,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     def _never_finished(self, task: Tracked, when: str) -> None:
         if task.waiting:
             self._judge(
-                requests.Request("GET", self.client.url(f"/v1/tasks/{task.id}"), headers=self.client.auth()).prepare(),
+                requests.Request(
+                    "GET", self.client.url(TASK_PATH_PREFIX + task.id), headers=self.client.auth()
+                ).prepare(),
                 [
                     ContractViolation(
                         check="lifecycle",

@@ -77,13 +77,10 @@ def mock_target(options: RunOptions) -> Target:
     (``unknown_keys: reject``), as the real API does, so the made-up-key probes apply.
     """
     from mock_server import Settings, create_app
-    from mock_server.accounts import AccountSpec
-    from mock_server.config import MockConfig
+    from mock_server.config import parse_config  # the documented --config file, as data
 
-    accounts = {MOCK_KEY: AccountSpec(), MOCK_OTHER_KEY: AccountSpec()}
-    app = create_app(
-        Settings(clock="virtual", seed=options.seed), config=MockConfig(accounts=accounts, unknown_keys="reject")
-    )
+    config = parse_config({"accounts": {MOCK_KEY: {}, MOCK_OTHER_KEY: {}}, "unknown_keys": "reject"}, "contract suite")
+    app = create_app(Settings(clock="virtual", seed=options.seed), config=config)
     return Target(
         name="mock",
         base_url=MOCK_BASE_URL,

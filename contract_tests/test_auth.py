@@ -18,10 +18,10 @@ from contract_tests._fixtures import request_bodies
 from contract_tests._invariants import error_envelope_violations
 from contract_tests._target import UNKNOWN_TASK_ID, Client
 from contract_tests.checks import MADE_UP_KEY, auth_refusal_violation
-from evolink_spec import CREATE_OPERATION, CREATE_PATH, TASK_PATH_PREFIX
+from evolink_spec import CREATE as CREATE_FACTS, CREATE_OPERATION, CREATE_PATH, TASK, TASK_PATH_PREFIX
 
-CREATE = f"POST {CREATE_PATH}"
-QUERY = "GET /v1/tasks/{task_id}"
+CREATE = CREATE_FACTS.label
+QUERY = TASK.label
 
 
 def _probes(client: Client) -> list[tuple[str, str | None]]:

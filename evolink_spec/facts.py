@@ -97,6 +97,11 @@ class Operation:
     """The example error envelope of each documented error status."""
 
     @property
+    def label(self) -> str:
+        """``METHOD /path/{param}``, as schemathesis and the reports name an operation."""
+        return f"{self.method} {self.path}"
+
+    @property
     def path_prefix(self) -> str:
         """The path up to its first parameter (``/v1/tasks/``); the whole path when it has none."""
         return self.path.split("{", 1)[0]
@@ -246,6 +251,7 @@ def task_id_form(found: Facts) -> re.Pattern[str]:
     return re.compile(rf"^{re.escape(found.task_id_prefix)}(?P<created>\d{{9,11}})-[a-z0-9]{{8}}$")
 
 
+check_constants(load_bundle())  # before the names below, so a mismatch says what it is
 _FACTS = facts()
 CREATE = _FACTS.operation(CREATE_OPERATION)
 TASK = _FACTS.operation(TASK_OPERATION)
@@ -255,4 +261,3 @@ TASK_ID_PREFIX = _FACTS.task_id_prefix
 BUSINESS_CODES = _FACTS.business_codes
 TASK_ID = task_id_form(_FACTS)
 """``task-unified-<unix seconds>-<8 lowercase letters or digits>`` (``TaskDetailResponse.id``)."""
-check_constants(load_bundle())

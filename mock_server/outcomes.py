@@ -34,12 +34,19 @@ RETRYABLE: dict[str, str] = {
 }
 FAILURE_MESSAGES: dict[str, str] = CALLER_FIXABLE | RETRYABLE
 FAILURE_CODES: tuple[str, ...] = BUSINESS_CODES
-if set(FAILURE_MESSAGES) != set(FAILURE_CODES):
-    raise SpecMismatch(f"outcomes.py has messages for {sorted(FAILURE_MESSAGES)}, the spec's codes are {FAILURE_CODES}")
 CANCELLED = "request_cancelled"
 """The code of a task an admin cancel ends."""
-if CANCELLED not in FAILURE_CODES:
-    raise SpecMismatch(f"the spec has no business code {CANCELLED!r}")
+
+
+def check_codes(codes: tuple[str, ...]) -> None:
+    """``SpecMismatch`` unless the messages cover exactly the spec's business ``codes``."""
+    if set(FAILURE_MESSAGES) != set(codes):
+        raise SpecMismatch(f"outcomes.py has messages for {sorted(FAILURE_MESSAGES)}, the spec's codes are {codes}")
+    if CANCELLED not in codes:
+        raise SpecMismatch(f"the spec has no business code {CANCELLED!r}")
+
+
+check_codes(FAILURE_CODES)
 
 
 def failure_for(code: str, message: str | None = None) -> Failure:

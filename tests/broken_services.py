@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from evolink_spec import TASK_PATH_PREFIX, facts
 from mock_server import Settings, create_app
 from mock_server.accounts import AccountSpec
 from mock_server.config import MockConfig
@@ -106,7 +107,7 @@ class Broken:
 
 
 def _is_poll(ex: Exchange) -> bool:
-    return ex.method == "GET" and ex.path.startswith("/v1/tasks/") and ex.status == 200
+    return ex.method == "GET" and ex.path.startswith(TASK_PATH_PREFIX) and ex.status == 200
 
 
 async def status_outside_enum(ex: Exchange, forward: Callable[[Exchange], Any]) -> None:
@@ -153,7 +154,7 @@ async def results_before_completion(ex: Exchange, forward: Callable[[Exchange], 
             ex.set_json(body)
 
 
-_VALID_CREATE = json.dumps({"model": "nano-banana-beta", "prompt": "anything"}).encode()
+_VALID_CREATE = json.dumps({"model": facts().default_model, "prompt": "anything"}).encode()
 
 
 async def invalid_body_accepted(ex: Exchange, forward: Callable[[Exchange], Any]) -> None:

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from starlette.applications import Starlette
 
+from evolink_spec import CREATE_PATH, facts
 from mock_server import Settings, VirtualClock, create_app
 from mock_server.config import MockConfig, parse_config
 from tests.spec_check import ResponseChecker
@@ -25,7 +26,7 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os
 START = 1_790_000_000.0
 KEY = "sk-test-owner"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-CREATE = "/v1/images/generations"
+CREATE = CREATE_PATH
 
 
 @pytest.fixture
@@ -84,7 +85,7 @@ async def client(
 
 def body(**overrides: Any) -> dict[str, Any]:
     """A valid create body, with overrides (None removes a member)."""
-    payload: dict[str, Any] = {"model": "nano-banana-beta", "prompt": "a cat playing in the grass"}
+    payload: dict[str, Any] = {"model": facts().default_model, "prompt": "a cat playing in the grass"}
     for key, value in overrides.items():
         if value is None:
             payload.pop(key, None)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from evolink_spec import CREATE_PATH, TASK_PATH_PREFIX, facts
+
 T0 = 1_790_000_000.0
 TASK = "task-unified-1790000000-aaaaaaaa"
 OTHER = "task-unified-1790000005-bbbbbbbb"
@@ -27,16 +29,16 @@ def entry(method: str, path: str, at: float, status: int | None = 200, **note: A
 def create(at: float, status: int = 200, task: str | None = TASK, **body: Any) -> dict[str, Any]:
     return entry(
         "POST",
-        "/v1/images/generations",
+        CREATE_PATH,
         at,
         status,
-        body={"model": "nano-banana-beta", "prompt": "x", **body},
+        body={"model": facts().default_model, "prompt": "x", **body},
         task_id=task if status == 200 else None,
     )
 
 
 def poll(at: float, status: int = 200, task: str = TASK) -> dict[str, Any]:
-    return entry("GET", f"/v1/tasks/{task}", at, status)
+    return entry("GET", f"{TASK_PATH_PREFIX}{task}", at, status)
 
 
 def image(at: float, status: int = 200, task: str = TASK) -> dict[str, Any]:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from evolink_spec import CREATE_PATH, facts
+
 WAIT = 10.0
 """Seconds any read waits before the test fails (a bound, never a measurement)."""
-CREATE_BODY = b'{"model":"nano-banana-beta","prompt":"a cat"}'
+CREATE_BODY = json.dumps({"model": facts().default_model, "prompt": "a cat"}, separators=(",", ":")).encode()
 
 
 @dataclass
@@ -46,7 +48,7 @@ def request(method: str, path: str, *headers: str, body: bytes = b"", length: in
 def create(*headers: str, body: bytes = CREATE_BODY, length: int | None = None) -> bytes:
     return request(
         "POST",
-        "/v1/images/generations",
+        CREATE_PATH,
         "Authorization: Bearer sk-raw",
         "Content-Type: application/json",
         *headers,

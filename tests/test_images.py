@@ -121,3 +121,11 @@ def test_image_name__round_trips() -> None:
 )
 def test_parse_image_name__refuses_anything_else(name: str) -> None:
     assert parse_image_name(name) is None
+
+
+def test_every_models_sizes__have_pixel_dimensions() -> None:
+    # What images.py once checked of its own table: every model now plans its own pixels.
+    for model in facts().models.values():
+        for size in model.sizes:
+            (width, height), *_ = model.plan({"model": model.name, "size": size}).images
+            assert width > 0 and height > 0, (model.name, size)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 import copy
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+import evolink_spec
 from evolink_spec import (
     BUSINESS_CODES,
     CREATE,
@@ -32,6 +35,7 @@ def _bundle() -> dict[str, Any]:
 def test_operations__are_the_bundles() -> None:
     assert (CREATE.id, CREATE.method, CREATE.path) == ("createImageGeneration", "POST", "/v1/images/generations")
     assert (TASK.id, TASK.method, TASK.path) == ("getTaskDetail", "GET", "/v1/tasks/{task_id}")
+    assert (CREATE.label, TASK.label) == ("POST /v1/images/generations", "GET /v1/tasks/{task_id}")
     assert CREATE_PATH == "/v1/images/generations"
     assert TASK_PATH_PREFIX == "/v1/tasks/"
     assert CREATE.statuses == (200, 400, 401, 402, 403, 429, 500)
@@ -146,3 +150,28 @@ def test_read_facts__follows_a_correction_of_the_bundle() -> None:
 
 def test_task_status__is_the_bundles_enum() -> None:
     assert tuple(TaskStatus) == facts().task_statuses
+
+
+def test_evolink_spec__depends_on_neither_the_mock_nor_the_suite() -> None:
+    package = Path(evolink_spec.__file__).parent
+    imported = set()
+    for module in package.glob("*.py"):
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    stdlib = {
+        "__future__",
+        "collections",
+        "copy",
+        "dataclasses",
+        "enum",
+        "functools",
+        "json",
+        "math",
+        "pathlib",
+        "re",
+        "typing",
+    }
+    assert imported <= stdlib | {"yaml"}
