@@ -7,7 +7,7 @@ and second key here, by the schema's config, which every clone of a schema share
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from schemathesis import BaseSchema, Case
@@ -26,5 +26,5 @@ def unbind(schema: BaseSchema) -> None:
     _CLIENTS.pop(id(schema.config), None)
 
 
-def client_for(case: Case) -> Client | None:
+def client_for(case: Case[Any]) -> Client | None:
     return _CLIENTS.get(id(case.operation.schema.config))

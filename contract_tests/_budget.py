@@ -53,7 +53,7 @@ class Budget:
         limits: Limits,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] = time.sleep,  # what it returns is ignored
     ) -> None:
         self.limits = limits
         self._clock = clock

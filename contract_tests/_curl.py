@@ -70,7 +70,9 @@ def curl_line(request: requests.PreparedRequest | requests.Request, target: Targ
     for name, value in prepared.headers.items():
         if name.lower() in _DROPPED:
             continue
-        parts += ["-H", _header(name, value, target)]
+        # requests lets a header value be bytes; on the wire it is latin-1, as http.client sends it.
+        text_value = value.decode("latin-1") if isinstance(value, bytes) else value
+        parts += ["-H", _header(name, text_value, target)]
     body = prepared.body
     if body:
         text = body.decode("utf-8", "backslashreplace") if isinstance(body, bytes) else str(body)

@@ -111,9 +111,6 @@ class Recorder:
     def add_violation(self, target: Target, violation: ContractViolation, request: requests.PreparedRequest) -> Finding:
         return self.add_failure(target, violation, "", curl_line(request, target))
 
-    def for_target(self, name: str, check: str | None = None) -> list[Finding]:
-        return [f for f in self.findings.values() if f.target == name and (check is None or f.check == check)]
-
 
 def accepted_any_key(findings: Iterable[Finding]) -> bool:
     """Whether a target accepted a made-up key: worth the hint that says how to declare it."""

@@ -33,7 +33,7 @@ _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 """positive_data_acceptance's default statuses; each operation adds its documented refusals."""
 
 
-def _positive_body(context: HookContext, case: Case) -> Case:
+def _positive_body(context: HookContext, case: Case[Any]) -> Case[Any]:
     """``map_case`` hook: positive bodies lose ``callback_url`` and keep only a pixel size their
     model accepts (see the module docstring)."""
     positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
@@ -49,7 +49,7 @@ def _positive_body(context: HookContext, case: Case) -> Case:
     return case
 
 
-def _first_create_example_only(context: HookContext, examples: list[Case]) -> None:
+def _first_create_example_only(context: HookContext, examples: list[Case[Any]]) -> None:
     """``before_add_examples`` hook on a paid budget: of the create's examples, only the spec's
     request example is sent (the others are assembled from property examples)."""
     operation = context.operation

@@ -64,7 +64,7 @@ class Suite:
                     self._schemas[f"{target.name}-{mode.value}"] = schema
         return self._schemas
 
-    def check_case(self, case: Case) -> None:
+    def check_case(self, case: Case[Any]) -> None:
         """Send one generated case to its target and run every check on the answer."""
         __tracebackhide__ = True
         client = _binding.client_for(case)
@@ -92,7 +92,7 @@ class Suite:
             # A built-in check re-sent the request through the session, and the budget said no.
             client.note(f"{case.operation.label}: a check's follow-up request not sent ({exc})")
 
-    def _send(self, case: Case, client: Client) -> Response:
+    def _send(self, case: Case[Any], client: Client) -> Response:
         if client.target.replayable or not may_create_task(case.method, case.path):
             return case.call(session=client.session)
         # Hypothesis runs a failing example once more to report it; a create on a budget is

@@ -35,7 +35,7 @@ class GuardAdapter(HTTPAdapter):
         self.inner = inner
         self.budget = budget
 
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         paid = may_create_task(str(request.method), str(request.url))
         if paid:
             self.budget.reserve_task()

@@ -25,6 +25,7 @@ two send requests of their own, so they act only on schemas built by the suite
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 import requests
 import schemathesis
@@ -54,7 +55,7 @@ __all__ = [
 ]
 
 
-def operation_id(case: Case) -> str | None:
+def operation_id(case: Case[Any]) -> str | None:
     definition = getattr(case.operation, "definition", None)
     raw = getattr(definition, "raw", None)
     return raw.get("operationId") if isinstance(raw, dict) else None
@@ -65,7 +66,7 @@ def _raise_first(violations: list[ContractViolation]) -> None:
         raise violations[0]
 
 
-def _task_body(response: Response, case: Case) -> dict | None:
+def _task_body(response: Response, case: Case[Any]) -> dict[str, Any] | None:
     """The task in a 2xx answer of one of the two operations, if it is a JSON object."""
     if not 200 <= response.status_code < 300 or operation_id(case) not in (CREATE_OPERATION, TASK_OPERATION):
         return None
@@ -77,7 +78,7 @@ def _task_body(response: Response, case: Case) -> dict | None:
 
 
 @schemathesis.check
-def error_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def error_envelope(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     if response.status_code < 400 or operation_id(case) not in (CREATE_OPERATION, TASK_OPERATION):
         return None
     content_type = (response.headers.get("content-type") or [""])[0]
@@ -94,7 +95,7 @@ def error_envelope(ctx: CheckContext, response: Response, case: Case) -> bool | 
 
 
 @schemathesis.check
-def task_id_form(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def task_id_form(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     body = _task_body(response, case)
     if body is not None:
         _raise_first(task_id_violations(case.operation.label, body))
@@ -102,7 +103,7 @@ def task_id_form(ctx: CheckContext, response: Response, case: Case) -> bool | No
 
 
 @schemathesis.check
-def created_plausible(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def created_plausible(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     body = _task_body(response, case)
     if body is not None:
         _raise_first(created_violations(case.operation.label, body))
@@ -110,7 +111,7 @@ def created_plausible(ctx: CheckContext, response: Response, case: Case) -> bool
 
 
 @schemathesis.check
-def task_state_consistent(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def task_state_consistent(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     body = _task_body(response, case)
     if body is not None:
         first = operation_id(case) == CREATE_OPERATION
@@ -127,13 +128,13 @@ def _resend(session: requests.Session, sent: requests.PreparedRequest, authoriza
 
 
 @schemathesis.check
-def auth_required(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def auth_required(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """A request the target accepted is refused once its key is removed (or made up)."""
     client = _binding.client_for(case)
     sent = response.request
     if client is None or not 200 <= response.status_code < 300 or "Authorization" not in sent.headers:
         return None
-    probes = [("no Authorization header", None)]
+    probes: list[tuple[str, str | None]] = [("no Authorization header", None)]
     if not client.target.accepts_any_key:
         probes.append((MADE_UP_KEY, f"Bearer sk-contract-invalid-{secrets.token_hex(8)}"))
     for label, authorization in probes:
@@ -177,7 +178,7 @@ def auth_refusal_violation(operation: str, label: str, status: int, content: byt
 
 
 @schemathesis.check
-def foreign_task_invisible(ctx: CheckContext, response: Response, case: Case) -> bool | None:
+def foreign_task_invisible(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
     """The task in an accepted answer is not visible to another key."""
     client = _binding.client_for(case)
     body = _task_body(response, case)

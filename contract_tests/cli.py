@@ -18,15 +18,18 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TypeVar
 
 from mock_server.argtypes import non_negative_int, positive_float
 
 from ._options import JUNIT_FILE, PROFILE_NAMES, OptionsPlugin, RunOptions
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The top command's parser class (cli._Parser): the subcommand's parser is one of it.
+_ParserT = TypeVar("_ParserT", bound=argparse.ArgumentParser)
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[_ParserT]) -> _ParserT:
     """Register ``contract`` on the ``nanobanana-mock`` command."""
     parser = subparsers.add_parser(
         "contract",

@@ -26,7 +26,7 @@ from contract_tests._failures import BudgetExhausted, ContractViolation
 from contract_tests._family import Case, cases, minimal
 from contract_tests._invariants import error_envelope_violations, excerpt, parse_json
 from contract_tests._target import Client
-from evolink_spec import CREATE_PATH, ModelContract, facts
+from evolink_spec import CREATE_PATH, Model, facts
 
 CREATE = f"POST {CREATE_PATH}"
 SPEND_ORDER = (
@@ -60,7 +60,7 @@ def _judge_refusal(case: Case, answer: requests.Response) -> list[ContractViolat
     return error_envelope_violations(CREATE, 400, media, answer.content, task_route=False)
 
 
-def _judge_acceptance(case: Case, contract: ModelContract, answer: requests.Response) -> list[ContractViolation]:
+def _judge_acceptance(case: Case, contract: Model, answer: requests.Response) -> list[ContractViolation]:
     if answer.status_code != 200:
         return [
             _violation(

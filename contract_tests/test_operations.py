@@ -3,6 +3,8 @@ phases, negative data then positive data, with the built-in checks and ours (``c
 
 from __future__ import annotations
 
+from typing import Any
+
 import schemathesis
 from schemathesis import Case
 
@@ -13,5 +15,5 @@ _SCHEMAS = _suite.current().operation_schemas()
 if _SCHEMAS:
 
     @schemathesis.pytest.parametrize(**_SCHEMAS)
-    def test_operation(case: Case) -> None:
+    def test_operation(case: Case[Any]) -> None:
         _suite.current().check_case(case)

@@ -46,7 +46,6 @@ from .facts import (
     facts,
     read_facts,
 )
-from .family import Family, ModelContract
 
 __all__ = [
     "BUNDLE_FILE",
@@ -65,9 +64,7 @@ __all__ = [
     "CallbackUrlLimits",
     "ErrorExample",
     "Facts",
-    "Family",
     "Model",
-    "ModelContract",
     "Operation",
     "SpecMismatch",
     "TaskStatus",

@@ -29,7 +29,10 @@ from functools import cache, cached_property
 from typing import Any
 
 from .bundle import load_bundle
-from .family import Family, ModelContract as Model, family_of
+from .family import Family, ModelContract, family_of
+
+Model = ModelContract
+"""One model of the family: its documented contract (``family.py``)."""
 
 CREATE_OPERATION = "createImageGeneration"
 TASK_OPERATION = "getTaskDetail"

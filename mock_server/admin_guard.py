@@ -99,8 +99,8 @@ class AdminGuard:
                 given = value.decode("latin-1")
                 tokens += 1
         if self.token is None and host is not None:
-            name = host_name(host)
-            if not is_loopback_name(name) and name != IN_PROCESS_HOST and name not in self.names:
+            hostname = host_name(host)
+            if not is_loopback_name(hostname) and hostname != IN_PROCESS_HOST and hostname not in self.names:
                 return AdminForbidden(
                     f"The admin API answers only to a loopback Host (localhost, 127.0.0.1, [::1]) "
                     f"or the --public-url host, not {host[:100]!r}: call it as http://localhost:PORT, "

@@ -253,7 +253,7 @@ async def create_image_generation(mock: MockContext, incoming: Incoming) -> Answ
         model = MODEL_ALIASES.get(payload["model"], payload["model"])
         mock.accounts.check_model(key, model)
         now = mock.clock.now()
-        mock.accounts.reserve(key, mock.settings.credits_per_task, now)
+        mock.accounts.reserve(key, mock.factory.credits, now)
         outcome = preferences.outcome.merged_over(decision.outcome) if decision.rules else preferences.outcome
         task = mock.factory.create_task(
             key=key,

@@ -46,6 +46,7 @@ def _bounds(minimum: float | None, maximum: float | None, above: float | None) -
         return f"from {_number(minimum)} to {_number(maximum)}"
     if minimum is not None:
         return f"{_number(minimum)} or more"
+    assert maximum is not None  # _check_range calls this only with a bound set, and the others are None
     return f"at most {_number(maximum)}"
 
 
@@ -96,12 +97,12 @@ def whole_number(value: Any, *, minimum: int | None = None, maximum: int | None 
     """
     shown = _shown(value)
     if isinstance(value, str) and text:
-        text = value.strip()
+        stripped = value.strip()
         # int() also reads non-ASCII digits ("٣", "²" fails): only ASCII is a whole number here.
-        if not text.isascii():
+        if not stripped.isascii():
             raise NumberError(f"must be a whole number, got {shown!r}")
         try:
-            number = int(text)
+            number = int(stripped)
         except ValueError:
             raise NumberError(f"must be a whole number, got {shown!r}") from None
     elif isinstance(value, int) and not isinstance(value, bool):

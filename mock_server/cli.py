@@ -61,14 +61,14 @@ class _Parser(argparse.ArgumentParser):
     def _command_parser(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
         for action in self._actions:
             if isinstance(action, argparse._SubParsersAction):
-                chosen = action.choices.get(getattr(parsed, action.dest, None) or "")
+                chosen: argparse.ArgumentParser | None = action.choices.get(getattr(parsed, action.dest, None) or "")
                 if chosen is not None:
                     return chosen
         return self
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         try:
-            super()._check_value(action, value)  # type: ignore[misc]
+            super()._check_value(action, value)
         except argparse.ArgumentError as error:
             close = difflib.get_close_matches(str(value), [str(c) for c in action.choices or ()], n=1)
             if not close:

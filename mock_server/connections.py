@@ -344,8 +344,7 @@ class _WatchedConnection(h11.Connection):
 
     def next_event(self) -> Any:
         event = super().next_event()
-        kind = type(event)
-        if kind is h11.Request:
+        if type(event) is h11.Request:
             headers = event.headers.raw_items()
             names = {name.lower() for name, _ in headers}
             if b"content-length" in names and b"transfer-encoding" in names:
@@ -353,7 +352,7 @@ class _WatchedConnection(h11.Connection):
                 self._guard._refusal = InvalidRequest("Malformed HTTP request: Content-Length with Transfer-Encoding")
                 raise _Refused()
             self._guard._head_complete(len(event.method) + len(event.target), headers)
-        elif kind is h11.EndOfMessage:
+        elif type(event) is h11.EndOfMessage:
             self._guard._message_complete()
         return event
 

@@ -6,11 +6,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from evolink_spec import load_bundle
+from evolink_spec import facts, load_bundle
 
 from .accounts import Accounts, AccountSpec
 from .callback_safety import CallbackPolicy
 from .callbacks import CallbackQueue
+from .catalogue import default_duration
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
 from .delays import Delays
@@ -22,6 +23,9 @@ from .settings import Settings
 from .store import InMemoryTaskStore, TaskStore
 from .tasks import TaskFactory
 from .validation import RequestValidator
+
+_SEED = facts().model(facts().default_model)
+"""The seed's model: what a task gets when its create does not say."""
 
 
 def documented_errors(bundle: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
@@ -91,9 +95,15 @@ class MockContext:
             random=random,
             factory=TaskFactory(
                 random,
-                duration=settings.task_duration,
-                estimated_time=settings.estimated_time,
-                credits=settings.credits_per_task,
+                duration=settings.task_duration
+                if settings.task_duration is not None
+                else default_duration(_SEED.answer.estimated_time),
+                estimated_time=settings.estimated_time
+                if settings.estimated_time is not None
+                else _SEED.answer.estimated_time,
+                credits=settings.credits_per_task
+                if settings.credits_per_task is not None
+                else _SEED.answer.credits_reserved,
             ),
             validator=RequestValidator(bundle),
             accounts=_accounts(settings, config),

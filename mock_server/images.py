@@ -49,7 +49,7 @@ def dimensions(size: str | None) -> tuple[int, int]:
     if separator and width.isdigit() and height.isdigit():
         return int(width), int(height)
     output = facts().model(facts().default_model).output
-    return output.of_ratio(size if size in output.table else output.auto, None)
+    return output.of_ratio(size if size is not None and size in output.table else output.auto, None)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:

@@ -69,7 +69,3 @@ class TaskOutcome:
             duration=self.duration if self.duration is not None else base.duration,
             stuck=self.stuck if self.stuck is not None else base.stuck,
         )
-
-    @property
-    def is_empty(self) -> bool:
-        return self.error is None and self.duration is None and self.stuck is None

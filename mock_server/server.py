@@ -98,9 +98,13 @@ class MockServer(uvicorn.Server):
 
         self.servers = []
         for sock in sockets or []:
-            handshake = {"ssl_handshake_timeout": limits.read_timeout} if config.ssl else {}
             server = await loop.create_server(
-                create_protocol, sock=sock, ssl=config.ssl, backlog=config.backlog, **handshake
+                create_protocol,
+                sock=sock,
+                ssl=config.ssl,
+                backlog=config.backlog,
+                # None is asyncio's default; a timeout without ssl would be refused.
+                ssl_handshake_timeout=limits.read_timeout if config.ssl else None,
             )
             self.servers.append(server)
         self.started = True
@@ -192,7 +196,7 @@ def run_server(
         access_log=settings.access_log,
         lifespan="on",  # its shutdown ends callback deliveries cleanly (see docs/callbacks.md)
         server_header=False,
-        timeout_keep_alive=settings.keep_alive_timeout,  # type: ignore[arg-type]
+        timeout_keep_alive=settings.keep_alive_timeout,
         ssl_certfile=certfile,
         ssl_keyfile=keyfile,
     )

@@ -188,14 +188,15 @@ def _names(value: Any) -> tuple[str, ...]:
 def _public_url(value: Any) -> str | None:
     if value is None:
         return None
-    parts = urlsplit(value) if isinstance(value, str) else None
-    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+    url = value if isinstance(value, str) else ""  # not a string: refused below, as "" has no scheme
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
         raise ValueError(f"must be an http(s) URL such as https://mock.example:8443, got {value!r}")
     try:
         parts.port  # noqa: B018 - raises on a port that is not a number or out of range
     except ValueError as error:
         raise ValueError(f"must be an http(s) URL: {error}, got {value!r}") from None
-    return value
+    return url
 
 
 _SECONDS = _number(minimum=0, maximum=MAX_SECONDS)

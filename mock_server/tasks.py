@@ -33,7 +33,7 @@ USER_GROUP = "default"
 CANONICAL_MODEL = facts().default_model
 MODEL_ALIASES = {name: canonical for name, canonical in facts().model_names.items() if name != canonical}
 """Other names of the spec's models, each to the canonical name answers carry."""
-DEFAULT_SIZE = facts().model(CANONICAL_MODEL).default_size
+DEFAULT_SIZE = str(facts().model(CANONICAL_MODEL).default_size)
 
 
 @dataclass(slots=True)

@@ -10,8 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,6 +20,9 @@ import httpx
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .errors import ApiError
+
+# The pieces the README documents ("Use it from pytest"); tests/test_public_names.py pins them.
+__all__ = ["CallbackReceiver", "MockHandle", "ThreadedServer"]
 
 START_TIMEOUT = 10.0
 
@@ -275,7 +277,7 @@ class CallbackReceiver:
         self._hangs = 0
         self._release = threading.Event()
         self._arrived = threading.Condition()
-        self._journals: list[Callable[[], list[dict[str, Any]]]] = []
+        self._journals: list[Callable[[], list[dict[str, Any]] | None]] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -374,14 +376,3 @@ class CallbackReceiver:
         self.release()
         self._server.shutdown()
         self._server.server_close()
-
-
-@contextmanager
-def serving(app: ASGIApp) -> Iterator[ThreadedServer]:
-    """A threaded server serving ``app`` for the duration of a ``with`` block."""
-    server = ThreadedServer().start()
-    server.mount(app)
-    try:
-        yield server
-    finally:
-        server.stop()

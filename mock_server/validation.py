@@ -78,20 +78,23 @@ def explain(error: ValidationError, extra_values: Mapping[str, Iterable[str]] | 
     are values a field accepts beyond its enum (``--extra-model``): an enum refusal lists them too."""
     keyword = error.validator
     path = list(error.absolute_path)
+    # The stubs allow "unset" for both (an error built by hand); a validator's error has them.
+    rule: Any = error.validator_value
+    instance: Any = error.instance
     if keyword == "required":
-        missing = next((name for name in error.validator_value if name not in error.instance), None)
+        missing = next((name for name in rule if name not in instance), None)
         field = _param([*path, missing]) if missing else _param(path)
         return InvalidRequest(f"Missing required parameter: '{field}'", param=field)
     if not path:
         if keyword == "type":
-            return InvalidRequest(f"Request body must be a JSON object, got {_describe(error.instance)}", param="body")
+            return InvalidRequest(f"Request body must be a JSON object, got {_describe(instance)}", param="body")
         return InvalidRequest(f"Invalid request body: {error.message}", param="body")
     field = _param(path)
-    value = error.instance
+    value = instance
     if keyword == "type":
         message = f"Invalid type for '{field}': expected {error.validator_value}, got {_describe(value)}"
     elif keyword == "enum":
-        accepted = [str(item) for item in error.validator_value]
+        accepted = [str(item) for item in rule]
         accepted += [item for item in (extra_values or {}).get(field, ()) if item not in accepted]
         allowed = ", ".join(accepted)
         message = f"Invalid value for '{field}': {_clip(value)}. Supported values are: {allowed}"
@@ -134,13 +137,13 @@ class RequestValidator:
         self._key: dict[str, str] = {}
         for _, item in (self.openapi.spec / "paths").items():
             for method, operation in item.items():
-                if method.startswith("x-") or "requestBody" not in operation:
+                if not isinstance(method, str) or method.startswith("x-") or "requestBody" not in operation:
                     continue
                 schema = operation / "requestBody" / "content" / "application/json" / "schema"
-                operation_id = operation["operationId"]
+                operation_id = str(operation["operationId"])
                 self._bodies[operation_id] = self._pair(schema)
                 with schema.resolve() as resolved:
-                    contents = resolved.contents
+                    contents = _plain(resolved.contents)
                 discriminator = contents.get("discriminator") if "oneOf" in contents else None
                 if discriminator is not None:
                     self._key[operation_id] = str(discriminator["propertyName"])

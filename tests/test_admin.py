@@ -122,20 +122,20 @@ async def test_guard__refuses_a_foreign_host_dns_rebinding(client: httpx.AsyncCl
     ).status_code == 400
 
 
-async def test_guard__answers_the_public_url_host(app_factory, client_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_guard__answers_the_public_url_host(app_factory, client_factory) -> None:
     async with client_factory(app_factory(public_url="https://mock.example.test:9443/")) as http:
         assert (await http.get("/__mock/tasks", headers={"Host": "mock.example.test:9443"})).status_code == 200
         assert (await http.get("/__mock/tasks", headers={"Host": "other.example.test"})).status_code == 403
 
 
-async def test_guard__with_a_token_any_host_will_do(app_factory, client_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_guard__with_a_token_any_host_will_do(app_factory, client_factory) -> None:
     async with client_factory(app_factory(admin_token="s3cret")) as http:
         token = {"X-Mock-Admin-Token": "s3cret", "Host": "mock.internal:8000"}
         assert (await http.get("/__mock/tasks", headers=token)).status_code == 200
         assert (await http.get("/__mock/tasks", headers={"Host": "mock.internal:8000"})).status_code == 401
 
 
-async def test_guard__refuses_two_admin_tokens(app_factory, client_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_guard__refuses_two_admin_tokens(app_factory, client_factory) -> None:
     async with client_factory(app_factory(admin_token="s3cret")) as http:
         two = [("X-Mock-Admin-Token", "wrong"), ("X-Mock-Admin-Token", "s3cret")]
         answer = await http.get("/__mock/tasks", headers=two)
@@ -224,7 +224,7 @@ async def test_tasks__answers_at_most_100_by_default(client: httpx.AsyncClient) 
 )
 async def test_tasks__every_listing_answers_after_hostile_creates(
     app_factory, client_factory, raw: str, status: int
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     async with client_factory(app_factory(any_model=True)) as http:
         created = await http.post(CREATE, content=raw.encode(), headers={**AUTH, "Content-Type": "application/json"})
         assert created.status_code == status, created.text

@@ -36,7 +36,7 @@ def test_page__a_filtered_page_looks_at_a_bounded_number_of_entries() -> None:
 
 
 @pytest.mark.anyio
-async def test_callbacks__an_entry_json_cannot_carry_still_renders(app, client: httpx.AsyncClient) -> None:  # type: ignore[no-untyped-def]
+async def test_callbacks__an_entry_json_cannot_carry_still_renders(app, client: httpx.AsyncClient) -> None:
     journal = mock_of(app).callbacks.journal
     journal.record({"task_id": "t", "url": "https://h.example/\ud800", "attempt": 2**70})
     answer = await client.get("/__mock/callbacks")

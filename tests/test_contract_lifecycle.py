@@ -6,7 +6,7 @@ sleeping. Nothing here waits for real.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import pytest
@@ -80,7 +80,7 @@ class DipsForAMoment:
         start: dict[str, Any] = {}
         parts: list[bytes] = []
 
-        async def capture(message: dict[str, Any]) -> None:
+        async def capture(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 start.update(message)
             else:

@@ -167,7 +167,10 @@ async def test_while_the_first_request_runs__a_retry_answers_409(app_factory, cl
     async with client_factory(app) as http:
 
         async def first() -> httpx.Response:
-            return await http.post(CREATE, content=payload, headers={**headers, "Content-Type": "application/json"})
+            answer: httpx.Response = await http.post(
+                CREATE, content=payload, headers={**headers, "Content-Type": "application/json"}
+            )
+            return answer
 
         running = asyncio.create_task(first())
         await entered.wait()

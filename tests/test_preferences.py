@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -19,8 +20,11 @@ pytestmark = pytest.mark.anyio
 QUERY = "/v1/tasks/task-unified-1790000000-abcdefgh"
 
 
-def example(path: str, method: str, status: int) -> dict:
-    return load_bundle()["paths"][path][method]["responses"][str(status)]["content"]["application/json"]["example"]
+def example(path: str, method: str, status: int) -> dict[str, Any]:
+    documented: dict[str, Any] = load_bundle()["paths"][path][method]["responses"][str(status)]["content"][
+        "application/json"
+    ]["example"]
+    return documented
 
 
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 429, 500])
@@ -40,7 +44,7 @@ async def test_code__query_answers_its_documented_example(client: httpx.AsyncCli
 @pytest.mark.parametrize(("path", "status"), [(CREATE, s) for s in (400, 401, 402, 403, 429, 500)] + [(QUERY, 404)])
 async def test_code__says_it_was_applied(client: httpx.AsyncClient, path: str, status: int) -> None:
     method = client.post if path == CREATE else client.get
-    kwargs = {"json": body()} if path == CREATE else {}
+    kwargs: dict[str, Any] = {"json": body()} if path == CREATE else {}
     response = await method(path, headers={**AUTH, "Prefer": f"code={status}, task-stuck"}, **kwargs)
     assert response.status_code == status
     assert response.headers["preference-applied"] == f"code={status}"  # no task: task-stuck was not applied
@@ -49,7 +53,7 @@ async def test_code__says_it_was_applied(client: httpx.AsyncClient, path: str, s
 @pytest.mark.parametrize("path", [CREATE, QUERY])
 async def test_code_429__carries_retry_after_as_a_real_429_does(client: httpx.AsyncClient, path: str) -> None:
     method = client.post if path == CREATE else client.get
-    kwargs = {"json": body()} if path == CREATE else {}
+    kwargs: dict[str, Any] = {"json": body()} if path == CREATE else {}
     response = await method(path, headers={**AUTH, "Prefer": "code=429"}, **kwargs)
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
@@ -103,7 +107,7 @@ async def test_code__undocumented_answers_400_listing_the_codes(
     client: httpx.AsyncClient, path: str, status: int
 ) -> None:
     method = client.post if path == CREATE else client.get
-    kwargs = {"json": body()} if path == CREATE else {}
+    kwargs: dict[str, Any] = {"json": body()} if path == CREATE else {}
     response = await method(path, headers={**AUTH, "Prefer": f"code={status}"}, **kwargs)
     assert response.status_code == 400
     error = response.json()["error"]

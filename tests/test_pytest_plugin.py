@@ -106,7 +106,7 @@ def test_callback_receiver__wait_for_waits_until_the_attached_mock_has_journalle
 
     def journal() -> list[dict[str, object]]:
         reads.append(1)
-        entry = {"kind": "attempt", "result": "failed", "url": receiver.url}
+        entry: dict[str, object] = {"kind": "attempt", "result": "failed", "url": receiver.url}
         return [entry] if len(reads) >= 3 else []  # the mock journals the answer a moment later
 
     receiver.attach(journal)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -19,10 +20,13 @@ pytestmark = pytest.mark.anyio
 TASK_ID = re.compile(r"^task-unified-(\d+)-[a-z0-9]{8}$")
 
 
-async def create(client: httpx.AsyncClient, headers: dict[str, str] | None = None, **overrides: object) -> dict:
+async def create(
+    client: httpx.AsyncClient, headers: dict[str, str] | None = None, **overrides: object
+) -> dict[str, Any]:
     response = await client.post(CREATE, json=body(**overrides), headers=headers or AUTH)
     assert response.status_code == 200, response.text
-    return response.json()
+    created: dict[str, Any] = response.json()
+    return created
 
 
 async def poll(client: httpx.AsyncClient, task_id: str, headers: dict[str, str] | None = None) -> httpx.Response:
@@ -352,7 +356,8 @@ async def test_results__links_do_not_exist_before_completion(client: httpx.Async
 def _link_of(app: Starlette, task_id: str) -> str:
     """A task's result link as its owner will receive it (read from the store: the API
     shows links only once the task has completed)."""
-    return "/files/images/" + app.state.mock.store.get_task(task_id).image_names()[0]
+    name: str = app.state.mock.store.get_task(task_id).image_names()[0]
+    return "/files/images/" + name
 
 
 async def test_results__a_pending_tasks_link_says_not_ready_yet(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.anyio
 CREATE_CALL = Call("create", "POST", "k", "a cat", {})
 
 
-def book(*rules: dict, seed: int = 1) -> RuleBook:
+def book(*rules: dict[str, Any], seed: int = 1) -> RuleBook:
     return RuleBook(list(rules), seed=seed)
 
 

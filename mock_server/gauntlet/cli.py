@@ -16,7 +16,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from ..argtypes import positive_float
 from .scenarios import SCENARIOS, select
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 EXIT_FLAGGED = 1
 EXIT_USAGE = 2
+# The top command's parser class (cli._Parser): the subcommand's parser is one of it.
+_ParserT = TypeVar("_ParserT", bound=argparse.ArgumentParser)
 
 
 def _guide() -> str:
@@ -37,7 +39,7 @@ def _guide() -> str:
     return "docs/gauntlet.md in the source distribution"
 
 
-def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[_ParserT]) -> _ParserT:
     """Register ``gauntlet`` on the ``nanobanana-mock`` command."""
     parser = subparsers.add_parser(
         "gauntlet",
