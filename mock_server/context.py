@@ -9,8 +9,7 @@ from typing import Any
 from evolink_spec import facts, load_bundle
 
 from .accounts import Accounts, AccountSpec
-from .callback_safety import CallbackPolicy
-from .callbacks import CallbackQueue
+from .callbacks import CallbackPolicy, CallbackQueue
 from .catalogue import default_duration
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig

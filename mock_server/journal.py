@@ -18,10 +18,9 @@ text, with ``body_note`` saying why. Admin calls under /__mock/ are not journall
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain
 from typing import Any
@@ -29,6 +28,7 @@ from typing import Any
 import orjson
 
 from .errors import Unauthorized
+from .records import Record, RecordLog
 from .validation import authorization_of, bearer_key
 
 MAX_BODY = 64 * 1024
@@ -133,7 +133,9 @@ def _cut_note(raw: bytes, size: int) -> str | None:
 
 
 @dataclass(slots=True)
-class JournalEntry:
+class JournalEntry(Record):
+    """One request the mock answered (its shared parts: ``records.Record``)."""
+
     time: float
     method: str
     path: str
@@ -209,23 +211,15 @@ def _carryable(value: Any, depth: int) -> Any:
     return str(value)
 
 
-class RequestJournal:
+class RequestJournal(RecordLog[JournalEntry]):
     """The newest entries, oldest first, within ``capacity`` entries and ``max_bytes`` bytes."""
 
     def __init__(self, capacity: int = 10_000, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
-        self.capacity = capacity
-        self.max_bytes = max_bytes
-        self.bytes = 0
-        self._entries: dict[int, JournalEntry] = {}
-        self._first = 1
-        self._ids = itertools.count(1)
+        super().__init__(capacity, max_bytes)
 
     def record(self, entry: JournalEntry, key: str | None = None) -> None:
         """Keep ``entry``, masked and clipped. ``key``: the API key the API decided on, if it
         got that far (else it is read from the headers, the same way)."""
-        entry.id = next(self._ids)
-        if not self._entries:
-            self._first = entry.id
         entry.body_size = len(entry.body)
         if len(entry.body) > MAX_BODY:
             entry.body = entry.body[:MAX_BODY]
@@ -243,12 +237,7 @@ class RequestJournal:
             entry.key = mask(key)
             entry.key_hash = hash(key)
         entry.size = size
-        self._entries[entry.id] = entry
-        self.bytes += size
-        entries = self._entries
-        while len(entries) > self.capacity or (self.bytes > self.max_bytes and len(entries) > 1):
-            self.bytes -= entries.pop(self._first).size
-            self._first += 1
+        self._keep(entry)
 
     def _matcher(
         self, method: str | None, path: str | None, key: str | None, status: int | None
@@ -272,15 +261,6 @@ class RequestJournal:
 
         return matches
 
-    def _newest_first(self, before: int | None) -> Iterator[JournalEntry]:
-        last = next(iter(reversed(self._entries)), 0) if self._entries else 0
-        start = last if before is None else min(before - 1, last)
-        entries = self._entries
-        for entry_id in range(start, self._first - 1, -1):
-            entry = entries.get(entry_id)
-            if entry is not None:
-                yield entry
-
     def page(
         self,
         *,
@@ -299,18 +279,7 @@ class RequestJournal:
         same however full the journal is. ``key`` is a full key or its masked form; a
         ``path`` ending in ``*`` matches as a prefix."""
         matches = self._matcher(method, path, key, status)
-        found: list[JournalEntry] = []
-        cursor: int | None = None
-        size = 0
-        for looked, entry in enumerate(self._newest_first(before), 1):
-            if matches is None or matches(entry):
-                found.append(entry)
-                size += entry.size
-            if len(found) >= limit or looked >= scan or size >= max_bytes:
-                cursor = entry.id if entry.id > self._first else None
-                break
-        found.reverse()
-        return found, cursor
+        return self._page(matches, limit=limit, before=before, scan=scan, max_bytes=max_bytes)
 
     def entries(
         self,
@@ -332,10 +301,3 @@ class RequestJournal:
             max_bytes=2**62,
         )
         return [entry.as_dict() for entry in found]
-
-    def clear(self) -> None:
-        self._entries.clear()
-        self.bytes = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .argtypes import finite_float
-from .callback_rules import CallbackBehaviour, parse_callback_behaviour
+from .callbacks.behaviour import MAX_CALLBACK_DELAY, MAX_DUPLICATES, CallbackBehaviour
 from .outcomes import FAILURE_CODES, TaskOutcome
 
 ROUTES = ("create", "query", "image")
@@ -137,6 +137,21 @@ def _mapping(value: Any, where: str, allowed: tuple[str, ...]) -> dict[str, Any]
     if unknown:
         raise RuleError(f"{where}: unknown member {unknown[0]!r} (known: {', '.join(allowed)})")
     return value
+
+
+def parse_callback_behaviour(data: Any, where: str) -> CallbackBehaviour:
+    """A rule's ``callback`` act (``callbacks/behaviour.py``), or ``RuleError`` naming the bad member."""
+    body = _mapping(data, where, ("delay", "duplicates", "drop", "after_poll"))
+    delay = body.get("delay", 0.0)
+    if isinstance(delay, bool) or not isinstance(delay, int | float) or not 0 <= delay <= MAX_CALLBACK_DELAY:
+        raise RuleError(f"{where}.delay: must be a number of seconds from 0 to {int(MAX_CALLBACK_DELAY)}")
+    duplicates = body.get("duplicates", 0)
+    if isinstance(duplicates, bool) or not isinstance(duplicates, int) or not 0 <= duplicates <= MAX_DUPLICATES:
+        raise RuleError(f"{where}.duplicates: must be a whole number from 0 to {MAX_DUPLICATES}")
+    for flag in ("drop", "after_poll"):
+        if not isinstance(body.get(flag, False), bool):
+            raise RuleError(f"{where}.{flag}: must be true or false")
+    return CallbackBehaviour(float(delay), duplicates, body.get("drop", False), body.get("after_poll", False))
 
 
 def parse_rule(data: Any, where: str, rule_id: str, statuses: frozenset[int]) -> Rule:

@@ -244,7 +244,9 @@ class MockHandle:
 
 
 @dataclass
-class Delivery:
+class ReceivedCallback:
+    """One POST a ``CallbackReceiver`` got: its path, headers and body, and the status it answered."""
+
     path: str
     headers: dict[str, str]
     body: bytes
@@ -272,7 +274,7 @@ class CallbackReceiver:
     """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.deliveries: list[Delivery] = []
+        self.deliveries: list[ReceivedCallback] = []
         self._failures: list[int] = []
         self._hangs = 0
         self._release = threading.Event()
@@ -298,7 +300,9 @@ class CallbackReceiver:
                     self.wfile.flush()
                 finally:
                     with receiver._arrived:
-                        receiver.deliveries.append(Delivery(self.path, dict(self.headers.items()), body, status))
+                        receiver.deliveries.append(
+                            ReceivedCallback(self.path, dict(self.headers.items()), body, status)
+                        )
                         receiver._arrived.notify_all()
 
             def log_message(self, format: str, *args: Any) -> None:
@@ -355,7 +359,7 @@ class CallbackReceiver:
             return False
         return port == self.port and target.hostname in {self.host, "127.0.0.1", "localhost", "::1"}
 
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[Delivery]:
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[ReceivedCallback]:
         """Block until ``count`` deliveries are done: answered here and, with a mock attached,
         journalled by the mock (or fail after ``timeout`` real seconds)."""
         deadline = time.monotonic() + timeout

@@ -34,7 +34,7 @@ from openapi_core.validation.schemas.validators import SchemaValidator
 
 from evolink_spec import TASK_ID_PREFIX
 
-from .callback_safety import HTTPS_ONLY
+from .callbacks import HTTPS_ONLY
 from .errors import InvalidRequest, InvalidTaskId, Unauthorized
 
 _BEARER = re.compile(r"^\s*[Bb][Ee][Aa][Rr][Ee][Rr] +(\S+)\s*$")

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from mock_server.app import mock_of
-from mock_server.callback_journal import CallbackJournal
+from mock_server.callbacks import CallbackJournal
 
 
 def _fill(journal: CallbackJournal, count: int, task_id: str = "t") -> None:

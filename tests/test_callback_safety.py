@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 
 from mock_server import Settings, VirtualClock
 from mock_server.app import mock_of
-from mock_server.callback_safety import (
+from mock_server.callbacks.safety import (
     CallbackPolicy,
     Unresolvable,
     UnsafeCallback,

@@ -19,9 +19,7 @@ from starlette.applications import Starlette
 
 from mock_server import Settings, SystemClock, VirtualClock, create_app
 from mock_server.app import mock_of
-from mock_server.callback_rules import CallbackBehaviour
-from mock_server.callback_safety import CallbackPolicy
-from mock_server.callbacks import CallbackQueue
+from mock_server.callbacks import CallbackBehaviour, CallbackPolicy, CallbackQueue
 from mock_server.randomness import SeededRandom
 from mock_server.tasks import TaskFactory, detail_body, render_json
 from tests.conftest import AUTH, CREATE, START, body

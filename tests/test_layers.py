@@ -33,11 +33,7 @@ DOMAIN_MODULES = [
     "mock_server.admin_guard",  # the admin guard's decision; middleware feeds it the request
     "mock_server.argtypes",
     "mock_server.bodies",
-    "mock_server.callback_http",  # a hand-written HTTP/1.1 client on asyncio streams, no library
-    "mock_server.callback_journal",
-    "mock_server.callback_rules",
-    "mock_server.callback_safety",
-    "mock_server.callbacks",
+    "mock_server.callbacks",  # its wire is a hand-written HTTP/1.1 client on asyncio streams, no library
     "mock_server.clock",
     "mock_server.config",
     "mock_server.context",  # the state one mock owns (the backend)
@@ -50,6 +46,7 @@ DOMAIN_MODULES = [
     "mock_server.outcomes",
     "mock_server.preferences",
     "mock_server.randomness",
+    "mock_server.records",
     "mock_server.rules",
     "mock_server.scheduler",
     "mock_server.settings",

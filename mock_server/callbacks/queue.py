@@ -6,9 +6,10 @@ or is cancelled through the admin API, the queue POSTs the task-query JSON to th
 has 10 s of mock time; a 2xx answer ends the delivery; anything else (another status, a
 redirect, a timeout, a refused or reset connection, a TLS failure, an address the safety
 rules refuse) is a failure, followed by at most 3 retries 1 s, 2 s and 4 s after each
-failure. Every attempt is journalled.
+failure. Every attempt is journalled. A delivery's state (``delivery.py``) changes only
+along its transitions table.
 
-A rule's ``callback`` behaviour (``callback_rules.py``) can make a delivery late
+A rule's ``callback`` behaviour (``behaviour.py``) can make a delivery late
 (``delay``), repeat it after success (``duplicates``, sent one after another, each once),
 drop it (journalled as ``dropped``), or hold it until the owner has polled the finished
 task (``after_poll``, journalled as ``held``).
@@ -28,60 +29,33 @@ import logging
 import ssl
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
-from .callback_http import describe, post_json
-from .callback_journal import CallbackJournal
-from .callback_rules import CallbackBehaviour
-from .callback_safety import CallbackPolicy, CallbackTarget
-from .clock import Clock
-from .scheduler import SETTLE, ClockScheduler, Timer
-from .tasks import Task, detail_body, render_json
+from ..clock import Clock
+from ..scheduler import SETTLE, ClockScheduler
+from ..tasks import Task, detail_body, render_json
+from .behaviour import NO_BEHAVIOUR, CallbackBehaviour
+from .delivery import (
+    ABANDONED,
+    DELIVERED,
+    DROPPED,
+    FAILED,
+    HELD,
+    IN_FLIGHT,
+    SCHEDULED,
+    WAITING,
+    CallbackDelivery,
+    DeliveryState,
+)
+from .journal import CallbackEntry, CallbackJournal
+from .safety import CallbackPolicy, CallbackTarget
+from .wire import describe, post_json
 
 log = logging.getLogger("mock_server.callbacks")
 
 ATTEMPT_TIMEOUT = 10.0
 RETRY_DELAYS = (1.0, 2.0, 4.0)
 SHUTDOWN_GRACE = 1.0
-NO_BEHAVIOUR = CallbackBehaviour()
-# States of a delivery. Active ones are waiting for something; the others are final.
-ACTIVE = ("waiting", "scheduled", "held", "in_flight")
-FINAL = ("delivered", "failed", "dropped", "abandoned")
-
-
-@dataclass(eq=False)
-class Delivery:
-    """One task's callback: where it goes, how, and how far it got."""
-
-    task: Task
-    target: CallbackTarget
-    base: str
-    """Base of the result links in the body (as the owner's poll renders them)."""
-    behaviour: CallbackBehaviour = NO_BEHAVIOUR
-    state: str = "waiting"
-    attempts: int = 0
-    duplicates: int = 0
-    polled: bool = False
-    due: float | None = None
-    kind: str = "attempt"
-    timer: Timer | None = field(default=None, repr=False)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "task_id": self.task.id,
-            "url": self.target.url,
-            "state": self.state,
-            "attempts": self.attempts,
-            "duplicates": self.duplicates,
-            "next_at": self.due if self.state in ("scheduled",) else None,
-            "behaviour": {
-                "delay": self.behaviour.delay,
-                "duplicates": self.behaviour.duplicates,
-                "drop": self.behaviour.drop,
-                "after_poll": self.behaviour.after_poll,
-            },
-        }
 
 
 class CallbackQueue:
@@ -118,20 +92,20 @@ class CallbackQueue:
         self.scheduler = ClockScheduler(clock, settle=settle)
         # With a CA file, load it now so a bad one shows at start; else on the first https attempt.
         self._tls: ssl.SSLContext | None = self._new_tls_context() if ca_file else None
-        self._deliveries: dict[str, Delivery] = {}
+        self._deliveries: dict[str, CallbackDelivery] = {}
         # Ids of deliveries in a final state, oldest first: what _forget_old may drop, found
         # without looking at the (possibly tens of thousands of) deliveries still pending.
         self._finished: OrderedDict[str, None] = OrderedDict()
-        self._running: dict[asyncio.Task[None], Delivery] = {}
+        self._running: dict[asyncio.Task[None], CallbackDelivery] = {}
         self._closing = False
 
     # -- what the routes call ------------------------------------------------------------
 
     def schedule(
         self, task: Task, target: CallbackTarget, base: str, behaviour: CallbackBehaviour | None = None
-    ) -> Delivery:
+    ) -> CallbackDelivery:
         """Deliver ``task``'s callback once it finishes (never, while it is stuck)."""
-        delivery = Delivery(task, target, base.rstrip("/"), behaviour or NO_BEHAVIOUR)
+        delivery = CallbackDelivery(task, target, base.rstrip("/"), behaviour or NO_BEHAVIOUR)
         self._deliveries[task.id] = delivery
         self._forget_old()
         self._plan_first(delivery)
@@ -140,7 +114,7 @@ class CallbackQueue:
     def task_ended(self, task: Task) -> None:
         """``task``'s plan changed (an admin cancel): its callback goes at the new end."""
         delivery = self._deliveries.get(task.id)
-        if delivery is not None and delivery.state in ("waiting", "scheduled") and delivery.attempts == 0:
+        if delivery is not None and delivery.state in (WAITING, SCHEDULED) and delivery.attempts == 0:
             self._plan_first(delivery)
 
     def polled(self, task: Task, now: float) -> None:
@@ -149,7 +123,7 @@ class CallbackQueue:
         if delivery is None or delivery.polled or not task.view(now).finished:
             return
         delivery.polled = True
-        if delivery.state == "held":
+        if delivery.state is HELD:
             self._schedule(delivery, now, "attempt")
 
     async def advance(self, seconds: float) -> float:
@@ -157,10 +131,10 @@ class CallbackQueue:
         running at its own time (``ClockScheduler.advance``); returns the new time."""
         return await self.scheduler.advance(seconds)
 
-    def delivery(self, task_id: str) -> Delivery | None:
+    def delivery(self, task_id: str) -> CallbackDelivery | None:
         return self._deliveries.get(task_id)
 
-    def deliveries(self) -> list[Delivery]:
+    def deliveries(self) -> list[CallbackDelivery]:
         return list(self._deliveries.values())
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -172,7 +146,8 @@ class CallbackQueue:
             running.cancel()
         self._running.clear()
         for delivery in self._deliveries.values():
-            delivery.state = "abandoned"
+            if not delivery.state.final:
+                delivery.move(ABANDONED)  # an attempt in flight sees it and stops
         self._deliveries.clear()
         self._finished.clear()
         self.journal.clear()
@@ -195,7 +170,7 @@ class CallbackQueue:
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
         for delivery in self._deliveries.values():
-            if delivery.state in ("waiting", "scheduled", "held"):
+            if delivery.state in (WAITING, SCHEDULED, HELD):
                 self._abandon(delivery)
                 abandoned += 1
         if abandoned:
@@ -208,50 +183,52 @@ class CallbackQueue:
 
     # -- scheduling ----------------------------------------------------------------------
 
-    def _plan_first(self, delivery: Delivery) -> None:
+    def _plan_first(self, delivery: CallbackDelivery) -> None:
         if delivery.timer is not None:
             delivery.timer.cancel()
         plan = delivery.task.plan
         if not plan.finishes:
-            delivery.state, delivery.due, delivery.timer = "waiting", None, None
+            delivery.move(WAITING)
+            delivery.due, delivery.timer = None, None
             return
         self._schedule(delivery, plan.finished_at + delivery.behaviour.delay, "attempt")
 
-    def _schedule(self, delivery: Delivery, when: float, kind: str) -> None:
-        delivery.state, delivery.due, delivery.kind = "scheduled", when, kind
+    def _schedule(self, delivery: CallbackDelivery, when: float, kind: str) -> None:
+        delivery.move(SCHEDULED)
+        delivery.due, delivery.kind = when, kind
         if self._closing:
             self._abandon(delivery)
             return
         delivery.timer = self.scheduler.call_at(when, lambda: self._due(delivery))
 
-    def _abandon(self, delivery: Delivery, *, in_flight: bool = False) -> None:
+    def _abandon(self, delivery: CallbackDelivery, *, in_flight: bool = False) -> None:
         """Journal a delivery given up at shutdown: the attempt in flight, or the one it waited for."""
-        if delivery.state == "waiting":
+        if delivery.state is WAITING:
             attempt = None
         elif delivery.kind == "attempt":
             attempt = delivery.attempts + (0 if in_flight else 1)
         else:
             attempt = delivery.duplicates + (0 if in_flight else 1)
-        kind = "held" if delivery.state == "held" else delivery.kind
-        self._finish(delivery, "abandoned")
+        kind = "held" if delivery.state is HELD else delivery.kind
+        self._finish(delivery, ABANDONED)
         self._record(delivery, kind=kind, attempt=attempt, scheduled=delivery.due, result="abandoned", error="shutdown")
 
-    def _due(self, delivery: Delivery) -> None:
+    def _due(self, delivery: CallbackDelivery) -> None:
         delivery.timer = None
-        if delivery.state != "scheduled" or self._deliveries.get(delivery.task.id) is not delivery:
+        if delivery.state is not SCHEDULED or self._deliveries.get(delivery.task.id) is not delivery:
             return
         if delivery.kind == "attempt" and delivery.attempts == 0:
             if delivery.behaviour.drop:
-                self._finish(delivery, "dropped")
+                self._finish(delivery, DROPPED)
                 self._record(delivery, kind="dropped", attempt=None, scheduled=delivery.due, result="dropped")
                 return
             if delivery.behaviour.after_poll and not delivery.polled:
-                delivery.state = "held"
+                delivery.move(HELD)
                 self._record(
                     delivery, kind="held", attempt=None, scheduled=delivery.due, result="held", next_={"action": "poll"}
                 )
                 return
-        delivery.state = "in_flight"
+        delivery.move(IN_FLIGHT)
         running = asyncio.get_running_loop().create_task(self._attempt(delivery))
         self._running[running] = delivery
         running.add_done_callback(self._running_done)
@@ -270,15 +247,15 @@ class CallbackQueue:
             task_id, _ = finished.popitem(last=False)
             del self._deliveries[task_id]
 
-    def _finish(self, delivery: Delivery, state: str) -> None:
+    def _finish(self, delivery: CallbackDelivery, state: DeliveryState) -> None:
         """Put ``delivery`` in a final state."""
-        delivery.state = state
+        delivery.move(state)
         if self._deliveries.get(delivery.task.id) is delivery:
             self._finished[delivery.task.id] = None
 
     # -- one attempt ---------------------------------------------------------------------
 
-    async def _attempt(self, delivery: Delivery) -> None:
+    async def _attempt(self, delivery: CallbackDelivery) -> None:
         scheduled = delivery.due
         kind = delivery.kind
         start = self.clock.now()
@@ -290,7 +267,7 @@ class CallbackQueue:
             attempt = delivery.duplicates
         body = render_json(detail_body(delivery.task, start, delivery.base))
         status, error = await self._exchange(delivery.target, body, start)
-        if delivery.state != "in_flight":
+        if delivery.state is not IN_FLIGHT:
             return  # reset or abandoned meanwhile
         end = self.clock.now()
         # The next step counts from when this attempt was due plus the time it took (at most
@@ -327,9 +304,9 @@ class CallbackQueue:
         if next_["action"] in ("retry", "duplicate"):
             self._schedule(delivery, next_["at"], "attempt" if next_["action"] == "retry" else "duplicate")
         elif kind == "duplicate" or ok:
-            self._finish(delivery, "delivered")
+            self._finish(delivery, DELIVERED)
         else:
-            self._finish(delivery, "failed")
+            self._finish(delivery, FAILED)
 
     async def _exchange(self, target: CallbackTarget, body: bytes, start: float) -> tuple[int | None, str | None]:
         """Send ``body``; the answer's status, or why there is none. Races the send against
@@ -388,7 +365,7 @@ class CallbackQueue:
 
     def _record(
         self,
-        delivery: Delivery,
+        delivery: CallbackDelivery,
         *,
         kind: str,
         attempt: int | None,
@@ -402,18 +379,18 @@ class CallbackQueue:
     ) -> None:
         start = self.clock.now() if start is None else start
         self.journal.record(
-            {
-                "task_id": delivery.task.id,
-                "url": delivery.target.url,
-                "kind": kind,
-                "attempt": attempt,
-                "scheduled_at": scheduled,
-                "time": start,
-                "late_ms": None if scheduled is None else round((start - scheduled) * 1000, 3),
-                "duration_ms": None if end is None else round((end - start) * 1000, 3),
-                "status": status,
-                "error": error,
-                "result": result,
-                "next": next_ or {"action": "none"},
-            }
+            CallbackEntry(
+                task_id=delivery.task.id,
+                url=delivery.target.url,
+                kind=kind,
+                attempt=attempt,
+                scheduled_at=scheduled,
+                time=start,
+                late_ms=None if scheduled is None else round((start - scheduled) * 1000, 3),
+                duration_ms=None if end is None else round((end - start) * 1000, 3),
+                status=status,
+                error=error,
+                result=result,
+                next=next_ or {"action": "none"},
+            )
         )

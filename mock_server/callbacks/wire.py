@@ -14,7 +14,7 @@ import contextlib
 import ssl
 from dataclasses import dataclass
 
-from .callback_safety import CallbackTarget, Unresolvable, UnsafeCallback
+from .safety import CallbackTarget, Unresolvable, UnsafeCallback
 
 USER_AGENT = "nanobanana-mock-callbacks/0.1"
 MAX_HEADER_BYTES = 64 * 1024

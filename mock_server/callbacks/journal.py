@@ -21,27 +21,62 @@ kept (default 10,000, the ``journal_capacity`` setting). One entry:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..records import Record, RecordLog
 
-class CallbackJournal:
+
+@dataclass(slots=True, kw_only=True)
+class CallbackEntry(Record):
+    """One callback attempt or event (its shared parts: ``records.Record``)."""
+
+    task_id: str | None = None
+    url: str | None = None
+    kind: str | None = None
+    attempt: int | None = None
+    scheduled_at: float | None = None
+    time: float = 0.0
+    late_ms: float | None = None
+    duration_ms: float | None = None
+    status: int | None = None
+    error: str | None = None
+    result: str | None = None
+    next: dict[str, Any] = field(default_factory=lambda: {"action": "none"})
+    id: int = 0
+    size: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "task_id": self.task_id,
+            "url": self.url,
+            "kind": self.kind,
+            "attempt": self.attempt,
+            "scheduled_at": self.scheduled_at,
+            "time": self.time,
+            "late_ms": self.late_ms,
+            "duration_ms": self.duration_ms,
+            "status": self.status,
+            "error": self.error,
+            "result": self.result,
+            "next": self.next,
+        }
+
+
+class CallbackJournal(RecordLog[CallbackEntry]):
     """Every attempt and event, oldest first; the newest ``capacity`` are kept."""
 
     def __init__(self, capacity: int = 10_000) -> None:
-        self.capacity = capacity
-        self._entries: dict[int, dict[str, Any]] = {}
-        self._first = 1
-        self._ids = itertools.count(1)
+        super().__init__(capacity)
 
-    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
-        entry = {"id": next(self._ids), **entry}
-        if not self._entries:
-            self._first = entry["id"]
-        self._entries[entry["id"]] = entry
-        while len(self._entries) > self.capacity:
-            del self._entries[self._first]
-            self._first += 1
-        return entry
+    def record(self, entry: CallbackEntry | Mapping[str, Any]) -> dict[str, Any]:
+        """Journal one attempt or event (a ``CallbackEntry`` or its members by name); returns it as listed."""
+        if not isinstance(entry, CallbackEntry):
+            entry = CallbackEntry(**entry)
+        self._keep(entry)
+        return entry.as_dict()
 
     def page(
         self, task_id: str | None = None, *, limit: int = 100, before: int | None = None, scan: int = 10_000
@@ -49,20 +84,9 @@ class CallbackJournal:
         """The newest ``limit`` entries (of ``task_id``) older than id ``before``, oldest first,
         and the cursor to the next (older) page, or None at the end. At most ``scan`` entries
         are looked at, so a page costs the same however full the journal is."""
-        entries = self._entries
-        last = self._first + len(entries) - 1
-        start = last if before is None else min(before - 1, last)
-        found: list[dict[str, Any]] = []
-        cursor: int | None = None
-        for looked, entry_id in enumerate(range(start, self._first - 1, -1), 1):
-            entry = entries[entry_id]
-            if task_id is None or entry["task_id"] == task_id:
-                found.append(entry)
-            if len(found) >= limit or looked >= scan:
-                cursor = entry_id if entry_id > self._first else None
-                break
-        found.reverse()
-        return found, cursor
+        matches = None if task_id is None else (lambda entry: entry.task_id == task_id)
+        found, cursor = self._page(matches, limit=limit, before=before, scan=scan)
+        return [entry.as_dict() for entry in found], cursor
 
     def entries(self, task_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """Every kept entry (of ``task_id``; or the newest ``limit``), oldest first."""
@@ -70,8 +94,6 @@ class CallbackJournal:
         return found
 
     def clear(self) -> None:
-        self._entries.clear()
+        """Forget every entry; ids start again from 1."""
+        super().clear()
         self._ids = itertools.count(1)
-
-    def __len__(self) -> int:
-        return len(self._entries)

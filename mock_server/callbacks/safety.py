@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 from evolink_spec import facts
 
-from .errors import InvalidRequest
+from ..errors import InvalidRequest
 
 MAX_URL_LENGTH = facts().callback_url.max_length
 DNS_TIMEOUT = 2.0
