@@ -79,7 +79,7 @@ async def run(levels: list[int], samples: int) -> None:
         forget_old = queue._forget_old
         queue._forget_old = lambda: None  # type: ignore[method-assign]
         for _ in range(level - len(queue.deliveries())):
-            task = mock.factory.create_task(key="sk-bench", model="nano-banana-beta", now=mock.clock.now())
+            task = mock.factory.new_task(key="sk-bench", model="nano-banana-beta", now=mock.clock.now())
             mock.store.create_task(task, mock.clock.now())
             queue.schedule(task, target, "http://127.0.0.1:8000")
         queue._forget_old = forget_old  # type: ignore[method-assign]

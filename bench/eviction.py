@@ -29,10 +29,10 @@ def store_only(max_tasks: int, blocks: int) -> list[float]:
     factory = TaskFactory(SeededRandom(1), duration=10.0, estimated_time=45, credits=1.6)
     store = InMemoryTaskStore(max_tasks=max_tasks)
     for _ in range(max_tasks):
-        store.create_task(factory.create_task(key="k", model="nano-banana-beta", now=0.0), 0.0)
+        store.create_task(factory.new_task(key="k", model="nano-banana-beta", now=0.0), 0.0)
     rates = []
     for _ in range(blocks):
-        batch = [factory.create_task(key="k", model="nano-banana-beta", now=0.0) for _ in range(max_tasks // 2)]
+        batch = [factory.new_task(key="k", model="nano-banana-beta", now=0.0) for _ in range(max_tasks // 2)]
         start = time.process_time()
         for task in batch:
             store.create_task(task, 0.0)

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))  # the working tree's mock_server, as ``python3 -m
 from bare_app import build_app  # noqa: E402
 
 from evolink_spec import CREATE_OPERATION  # noqa: E402
-from mock_server import routes, tasks, validation  # noqa: E402
+from mock_server import tasks, validation  # noqa: E402
 from mock_server.app import create_app, mock_of  # noqa: E402
 from mock_server.settings import Settings  # noqa: E402
 
@@ -67,15 +67,15 @@ def per_step() -> dict[str, float | str]:
     """µs of each step of the two handlers (n/a where the code moved under this script)."""
     mock = mock_of(fresh_mock())  # type: ignore[arg-type]
     payload = json.loads(CREATE_BODY)
-    task = mock.factory.create_task(key=KEY, model="nano-banana-beta", now=mock.clock.now())
+    task = mock.factory.new_task(key=KEY, model="nano-banana-beta", now=mock.clock.now())
     steps: dict[str, Callable[[], object]] = {
         "json.loads(body)": lambda: json.loads(BODY),
         "bearer_key(header)": lambda: validation.bearer_key(f"Bearer {KEY}"),
         "validator.validate_body(create)": lambda: mock.validator.validate_body(CREATE_OPERATION, payload),
-        "factory.create_task": lambda: mock.factory.create_task(key=KEY, model="nano-banana-beta", now=1e9),
-        "json_response(creation_body(task))": lambda: routes.json_response(tasks.creation_body(task)),
+        "factory.new_task": lambda: mock.factory.new_task(key=KEY, model="nano-banana-beta", now=1e9),
+        "render_json(creation_body(task))": lambda: tasks.render_json(tasks.creation_body(task)),
         "detail_body(task, processing)": lambda: tasks.detail_body(task, task.plan.started_at + 1, "http://x"),
-        "json_response(detail_body(...))": lambda: routes.json_response(
+        "render_json(detail_body(...))": lambda: tasks.render_json(
             tasks.detail_body(task, task.plan.started_at + 1, "http://x")
         ),
     }

@@ -109,7 +109,7 @@ class ModelAccessDenied(ApiError, example=CREATE.errors[403]):
 
 
 class AdminForbidden(ApiError):
-    """An admin call refused for where it came from (``middleware.AdminGuard``)."""
+    """An admin call refused for where it came from (``admin_guard.AdminGuard``)."""
 
     status = 403
     code = "admin_forbidden"

@@ -40,7 +40,7 @@ class RuleError(ValueError):
 
 
 @dataclass(frozen=True)
-class Call:
+class RuleCall:
     """What a rule can see of a call."""
 
     route: str
@@ -81,7 +81,7 @@ class Rule:
     def retired(self) -> bool:
         return self.times is not None and self.acted >= self.times
 
-    def conditions_hold(self, call: Call) -> bool:
+    def conditions_hold(self, call: RuleCall) -> bool:
         if self.route is not None and call.route != self.route:
             return False
         if self.method is not None and call.method.upper() != self.method:
@@ -288,7 +288,7 @@ class RuleBook:
         """Whether any rule matches on headers (else calls need not carry them)."""
         return any(rule.headers for rule in self.rules)
 
-    def evaluate(self, call: Call) -> Decision:
+    def evaluate(self, call: RuleCall) -> Decision:
         if not self.rules:
             return NO_DECISION
         decision = Decision()

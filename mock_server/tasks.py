@@ -69,7 +69,7 @@ class TaskFactory:
     def new_id(self, now: float) -> str:
         return f"{TASK_ID_PREFIX}{int(now)}-{self.random.token(8)}"
 
-    def create_task(
+    def new_task(
         self,
         *,
         key: str,

@@ -144,7 +144,7 @@ class MockHandle:
 
     @property
     def context(self) -> Any:
-        """The mock's state (``MockContext``), for assertions beyond the admin API."""
+        """The mock's backend (``MockBackend``), for assertions beyond the admin API."""
         return self.app.state.mock if self.app is not None else None
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""The hot operations (mock_server/api.py) where the connection matters: a body that did not
+"""The hot operations (mock_server/http/provider.py) where the connection matters: a body that did not
 arrive whole, through raw sockets against a real ``serve`` process."""
 
 from __future__ import annotations

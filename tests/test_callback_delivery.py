@@ -44,7 +44,7 @@ PATHS = {
 def _delivery() -> CallbackDelivery:
     factory = TaskFactory(SeededRandom(1), duration=5, estimated_time=45, credits=1.6)
     url = "https://hooks.example.com/done"
-    task = factory.create_task(key="k", model="nano-banana-beta", now=0.0, callback_url=url)
+    task = factory.new_task(key="k", model="nano-banana-beta", now=0.0, callback_url=url)
     return CallbackDelivery(task, CallbackPolicy().parse(url), "http://mock.test")
 
 

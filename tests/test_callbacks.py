@@ -117,7 +117,7 @@ async def test_queue__delivers_a_finished_task_on_its_own(clock: VirtualClock, r
     policy = CallbackPolicy(["127.0.0.1"])
     queue = CallbackQueue(clock, policy)
     factory = TaskFactory(SeededRandom(1), duration=5, estimated_time=45, credits=1.6)
-    task = factory.create_task(key="k", model="nano-banana-beta", now=clock.now(), callback_url=receiver.url)
+    task = factory.new_task(key="k", model="nano-banana-beta", now=clock.now(), callback_url=receiver.url)
     queue.schedule(task, policy.parse(receiver.url), "http://mock.test/")
     assert queue.delivery(task.id).state == "scheduled"  # type: ignore[union-attr]
     clock.advance(5)
@@ -311,7 +311,7 @@ async def test_queue__past_capacity_forgets_the_oldest_finished_deliveries_never
     target = policy.parse("http://127.0.0.1:9/hook")
 
     def add(*, stuck: bool = False, drop: bool = False) -> str:
-        task = factory.create_task(key="k", model="nano-banana-beta", now=clock.now(), stuck=stuck)
+        task = factory.new_task(key="k", model="nano-banana-beta", now=clock.now(), stuck=stuck)
         queue.schedule(task, target, "http://mock.test", CallbackBehaviour(drop=drop))
         return task.id
 
@@ -339,7 +339,7 @@ async def test_queue__one_stepped_advance_runs_the_attempt_and_every_retry_at_it
     policy = CallbackPolicy(["127.0.0.1"])
     queue = CallbackQueue(clock, policy)
     factory = TaskFactory(SeededRandom(1), duration=10, estimated_time=45, credits=1.6)
-    task = factory.create_task(key="k", model="nano-banana-beta", now=clock.now(), callback_url=receiver.url)
+    task = factory.new_task(key="k", model="nano-banana-beta", now=clock.now(), callback_url=receiver.url)
     queue.schedule(task, policy.parse(receiver.url), "http://mock.test/")
     assert await queue.advance(60) == START + 60
     assert attempt_times(queue.journal.entries()) == [

@@ -30,13 +30,13 @@ HTTP_FRAMEWORKS = frozenset({"starlette", "uvicorn", "httpx"})
 # the list cannot silently go stale when a module moves or is renamed.
 DOMAIN_MODULES = [
     "mock_server.accounts",
-    "mock_server.admin_guard",  # the admin guard's decision; middleware feeds it the request
+    "mock_server.admin_guard",  # the admin guard's decision; http/admin.py feeds it the request
     "mock_server.argtypes",
+    "mock_server.backend",  # the backend: every operation and state change of one mock
     "mock_server.bodies",
     "mock_server.callbacks",  # its wire is a hand-written HTTP/1.1 client on asyncio streams, no library
     "mock_server.clock",
     "mock_server.config",
-    "mock_server.context",  # the state one mock owns (the backend)
     "mock_server.delays",
     "mock_server.errors",
     "mock_server.idempotency",

@@ -535,3 +535,39 @@ async def test_extra_models__are_accepted_and_echoed_when_asked(
     async with client_factory(app_factory(any_model=True)) as http:
         assert (await create(http, model="gpt-image-2"))["model"] == "gpt-image-2"
         clock.advance(10)
+
+
+async def test_every_provider_call__is_journalled_once_whatever_answers_it(client: httpx.AsyncClient) -> None:
+    task = await create(client)
+    await poll(client, task["id"])
+    await client.get(CREATE, headers=AUTH)
+    await client.get("/no/such/path")
+    await client.get("/files/images/nothing.png")
+    await client.post(CREATE, content=b"{", headers={**AUTH, "Content-Type": "application/json"})
+    journal = (await client.get("/__mock/requests")).json()["requests"]
+    assert [(entry["method"], entry["status"]) for entry in journal] == [
+        ("POST", 200),
+        ("GET", 200),
+        ("GET", 405),
+        ("GET", 404),
+        ("GET", 404),
+        ("POST", 400),
+    ]
+
+
+async def test_provider_paths__head_answers_like_get_and_other_methods_405_with_allow(app: Starlette) -> None:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        created = await http.post(CREATE, json=body(), headers=AUTH)
+        task_path = f"/v1/tasks/{created.json()['id']}"
+        head = await http.head(task_path, headers=AUTH)
+        assert (head.status_code, head.headers["content-type"]) == (200, "application/json")
+        answers = {
+            ("GET", CREATE): "POST",
+            ("POST", task_path): "GET, HEAD",
+            ("DELETE", "/openapi.json"): "GET, HEAD",
+            ("PUT", "/files/images/x.png"): "GET, HEAD",
+        }
+        for (method, path), allowed in answers.items():
+            refused = await http.request(method, path, headers=AUTH)
+            assert (refused.status_code, refused.headers["allow"]) == (405, allowed)
+            assert refused.json()["error"]["message"] == f"Method {method} not allowed on {path}; allowed: {allowed}"

@@ -10,12 +10,12 @@ import pytest
 from starlette.applications import Starlette
 
 from mock_server import VirtualClock
-from mock_server.middleware import ConnectionFault
-from mock_server.rules import Call, RuleBook, RuleError
+from mock_server.http.exchange import ConnectionFault
+from mock_server.rules import RuleBook, RuleCall, RuleError
 from tests.conftest import AUTH, CREATE, body
 
 pytestmark = pytest.mark.anyio
-CREATE_CALL = Call("create", "POST", "k", "a cat", {})
+CREATE_CALL = RuleCall("create", "POST", "k", "a cat", {})
 
 
 def book(*rules: dict[str, Any], seed: int = 1) -> RuleBook:
@@ -31,10 +31,10 @@ def test_match__on_route_method_key_prompt_and_header() -> None:
         {"match": {"headers": {"X-Client": "^v2"}}, "respond": {"status": 429}},
     )
     assert rules.evaluate(CREATE_CALL).respond is None
-    assert rules.evaluate(Call("query", "GET", "k")).respond.status == 500  # type: ignore[union-attr]
-    assert rules.evaluate(Call("create", "POST", "other")).respond.status == 402  # type: ignore[union-attr]
-    assert rules.evaluate(Call("create", "POST", "k", "hot dog")).respond.status == 403  # type: ignore[union-attr]
-    assert rules.evaluate(Call("create", "POST", "k", None, {"x-client": "v2.1"})).respond.status == 429  # type: ignore[union-attr]
+    assert rules.evaluate(RuleCall("query", "GET", "k")).respond.status == 500  # type: ignore[union-attr]
+    assert rules.evaluate(RuleCall("create", "POST", "other")).respond.status == 402  # type: ignore[union-attr]
+    assert rules.evaluate(RuleCall("create", "POST", "k", "hot dog")).respond.status == 403  # type: ignore[union-attr]
+    assert rules.evaluate(RuleCall("create", "POST", "k", None, {"x-client": "v2.1"})).respond.status == 429  # type: ignore[union-attr]
 
 
 def test_nth__acts_only_on_the_nth_matching_call() -> None:

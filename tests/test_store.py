@@ -16,7 +16,7 @@ from mock_server.tasks import Task, TaskFactory, cancel
 
 
 def make(factory: TaskFactory, now: float, *, key: str = "k", stuck: bool = False) -> Task:
-    return factory.create_task(key=key, model="nano-banana-beta", now=now, stuck=stuck)
+    return factory.new_task(key=key, model="nano-banana-beta", now=now, stuck=stuck)
 
 
 @pytest.fixture

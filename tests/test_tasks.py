@@ -32,7 +32,7 @@ def test_render_json__matches_the_standard_library(value: Any) -> None:
 
 def test_render_json__task_answers_are_byte_identical() -> None:
     factory = TaskFactory(SeededRandom(3), duration=10, estimated_time=45, credits=1.6)
-    task = factory.create_task(key="k", model="nano-banana-beta", now=1_790_000_000.0, size="16:9")
+    task = factory.new_task(key="k", model="nano-banana-beta", now=1_790_000_000.0, size="16:9")
     for body in (creation_body(task), detail_body(task, 1_790_000_005.0, "x"), detail_body(task, 2e9, "https://h")):
         assert render_json(body) == stdlib(body)
 
@@ -40,7 +40,7 @@ def test_render_json__task_answers_are_byte_identical() -> None:
 def test_create_task__stamps_id_and_created_with_wall_time_and_plans_in_mock_time() -> None:
     """A sped-up clock's mock time runs ahead; ``created`` stays on the client's clock."""
     factory = TaskFactory(SeededRandom(3), duration=10, estimated_time=45, credits=1.6)
-    task = factory.create_task(key="k", model="nano-banana-beta", now=1_790_009_000.0, wall=1_790_000_000.4)
+    task = factory.new_task(key="k", model="nano-banana-beta", now=1_790_009_000.0, wall=1_790_000_000.4)
     assert task.id.startswith("task-unified-1790000000-")
     assert task.created == 1_790_000_001
     assert (task.plan.created_at, task.plan.finished_at) == (1_790_009_000.0, 1_790_009_010.0)

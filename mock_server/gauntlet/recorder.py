@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from evolink_spec import TASK_PATH_PREFIX as QUERY_PREFIX
 
 from ..clock import Clock
-from ..middleware import TRANSPORT_KEY, transport_of
+from ..http.exchange import TRANSPORT_KEY, transport_of
 
 
 def _task_status(body: bytes) -> str | None:

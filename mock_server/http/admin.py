@@ -29,16 +29,20 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .argtypes import finite_float
-from .errors import InvalidRequest, NotFound
-from .journal import render_safely
-from .routes import context, files_base, json_response, read_json
-from .rules import RuleError
-from .tasks import Task, cancel, detail_body
+from ..admin_guard import AdminGuard
+from ..argtypes import finite_float
+from ..backend import MockBackend
+from ..errors import ApiError, InvalidRequest, NotFound
+from ..journal import render_safely
+from ..tasks import Task, detail_body, render_json
+from .exchange import Exchange, error_reply, internal_error_reply, method_not_allowed, reply_response, shown_path
 
 PREFIX = "/__mock"
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -49,34 +53,40 @@ SCAN = 10_000
 """Most items one page looks at, whatever its filters (so its cost is bounded)."""
 
 
-def _clock_body(request: Request) -> dict[str, Any]:
-    mock = context(request)
-    return {"now": mock.clock.now(), "kind": mock.clock.kind, "speed": mock.settings.speed}
+def backend_of(request: Request) -> MockBackend:
+    backend: MockBackend = request.app.state.mock
+    return backend
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """Compact JSON, as the provider answers."""
+    return Response(render_json(body), status_code=status, media_type="application/json")
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    """The request body parsed as JSON, refusing wrong content types, oversize and bad JSON
+    (the provider's own checks: ``Exchange.read_json``)."""
+    return (await Exchange(request.scope, request.receive, _no_send).read_json(limit))[1]
+
+
+async def _no_send(message: Message) -> None:
+    raise AssertionError("admin answers are sent by Starlette")
+
+
+def _files_base(request: Request, backend: MockBackend) -> str:
+    return backend.files_base(lambda: str(request.base_url))
 
 
 async def health(request: Request) -> Response:
-    mock = context(request)
-    settings = mock.settings
-    return json_response(
-        {
-            "status": "ok",
-            "service": "nanobanana-mock",
-            "unknown_keys": mock.accounts.unknown_keys,
-            "seed": mock.random.seed,
-            "clock": mock.clock.kind,
-            "speed": settings.speed,
-            "task_duration": settings.task_duration,
-            "tasks": len(mock.store),
-        }
-    )
+    return json_response(backend_of(request).health())
 
 
 async def get_clock(request: Request) -> Response:
-    return json_response(_clock_body(request))
+    return json_response(backend_of(request).clock_state())
 
 
 async def advance_clock(request: Request) -> Response:
-    mock = context(request)
+    backend = backend_of(request)
     payload = await read_json(request, 4096)
     seconds = payload.get("seconds") if isinstance(payload, dict) else None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
@@ -85,17 +95,15 @@ async def advance_clock(request: Request) -> Response:
         seconds = finite_float(seconds, minimum=0, maximum=MAX_ADVANCE, text=False)
     except ValueError as why:
         raise InvalidRequest(f"'seconds' {why}", param="seconds") from None
-    # Stepped: every callback attempt and retry falling due on the way runs at its own time.
-    await mock.callbacks.advance(seconds)
-    return json_response(_clock_body(request))
+    return json_response(await backend.advance_clock(seconds))
 
 
 def _admin_view(task: Task, request: Request) -> dict[str, Any]:
-    mock = context(request)
+    backend = backend_of(request)
     plan = task.plan
     return {
         "key": task.key,
-        "task": detail_body(task, mock.clock.now(), files_base(request, mock)),
+        "task": detail_body(task, backend.clock.now(), _files_base(request, backend)),
         "plan": {
             "created_at": plan.created_at,
             "started_at": plan.started_at,
@@ -149,10 +157,9 @@ def _task_cursor(cursor: str | None, tasks: list[Task]) -> int:
 
 
 async def list_tasks(request: Request) -> Response:
-    mock = context(request)
     key = request.query_params.get("key")
     limit, cursor = _page_params(request)
-    tasks = list(mock.store.tasks())  # references only: about 1 ms at 200,000 tasks
+    tasks = list(backend_of(request).tasks())  # references only: about 1 ms at 200,000 tasks
     end = _task_cursor(cursor, tasks)
     found: list[tuple[int, Task]] = []
     next_cursor = None
@@ -168,30 +175,17 @@ async def list_tasks(request: Request) -> Response:
 
 
 async def get_task(request: Request) -> Response:
-    mock = context(request)
-    return json_response(_admin_view(mock.store.get_task(request.path_params["task_id"]), request))
+    return json_response(_admin_view(backend_of(request).task(request.path_params["task_id"]), request))
 
 
 async def cancel_task(request: Request) -> Response:
-    mock = context(request)
-    task = mock.store.get_task(request.path_params["task_id"])
-    now = mock.clock.now()
-    state = task.view(now)
-    if state.finished:
-        message = f"Task {task.id} has already {state.status.value}: only an unfinished task can be cancelled"
-        raise InvalidRequest(message, param="task_id")
-    refund = task.plan.failure is None  # a task planned to fail has its refund booked already
-    cancel(task, now)
-    if refund:
-        mock.accounts.refund_at(task.key, task.credits, now)
-    mock.callbacks.task_ended(task)
+    task = backend_of(request).cancel_task(request.path_params["task_id"])
     return json_response(_admin_view(task, request))
 
 
 async def list_callbacks(request: Request) -> Response:
-    journal = context(request).callbacks.journal
     limit, cursor = _page_params(request)
-    entries, next_cursor = journal.page(
+    entries, next_cursor = backend_of(request).callback_page(
         request.query_params.get("task_id"), limit=limit, before=_id_cursor(cursor), scan=SCAN
     )
     return _listing("callbacks", [render_safely(entry) for entry in entries], _str_or_none(next_cursor))
@@ -202,49 +196,41 @@ def _str_or_none(value: int | None) -> str | None:
 
 
 async def task_callbacks(request: Request) -> Response:
-    mock = context(request)
     task_id = request.path_params["task_id"]
-    delivery = mock.callbacks.delivery(task_id)
-    entries = mock.callbacks.journal.entries(task_id=task_id)
-    if delivery is None and not entries:
-        mock.store.get_task(task_id)  # 404 for an unknown task; a known one simply has no callback
+    delivery, entries = backend_of(request).task_callbacks(task_id)
     summary = delivery.summary() if delivery is not None else None
     body = {"task_id": task_id, "delivery": summary, "callbacks": entries, "count": len(entries)}
     return Response(render_safely(body), media_type="application/json")
 
 
 async def reset(request: Request) -> Response:
-    context(request).reset()
+    backend_of(request).reset()
     return json_response({"reset": True})
 
 
 async def list_rules(request: Request) -> Response:
-    return json_response({"rules": [rule.snapshot() for rule in context(request).rules.rules]})
+    return json_response({"rules": [rule.snapshot() for rule in backend_of(request).rule_list()]})
 
 
 async def add_rules(request: Request) -> Response:
     """Body: one rule, a list of rules, or {"rules": [...]}. All are added, or none."""
-    mock = context(request)
+    backend = backend_of(request)
     payload = await read_json(request, 256 * 1024)
     if isinstance(payload, dict) and set(payload) == {"rules"}:
         payload = payload["rules"]
     items = payload if isinstance(payload, list) else [payload]
-    try:
-        added = mock.rules.add(items)
-    except RuleError as error:
-        raise InvalidRequest(f"Invalid rule: {error}", param="rules") from None
+    added = backend.add_rules(items)
     return json_response({"rules": [rule.snapshot() for rule in added]}, status=201)
 
 
 async def clear_rules(request: Request) -> Response:
-    context(request).rules.clear()
+    backend_of(request).clear_rules()
     return json_response({"rules": []})
 
 
 async def delete_rule(request: Request) -> Response:
     rule_id = request.path_params["rule_id"]
-    if not context(request).rules.remove(rule_id):
-        raise NotFound(f"No rule {rule_id}", param="rule_id")
+    backend_of(request).delete_rule(rule_id)
     return json_response({"deleted": rule_id})
 
 
@@ -267,7 +253,7 @@ def _clipped(raw: str) -> str:
 async def list_requests(request: Request) -> Response:
     params = request.query_params
     limit, cursor = _page_params(request)
-    entries, next_cursor = context(request).journal.page(
+    entries, next_cursor = backend_of(request).request_page(
         method=params.get("method"),
         path=params.get("path"),
         key=params.get("key"),
@@ -280,14 +266,12 @@ async def list_requests(request: Request) -> Response:
 
 
 async def clear_requests(request: Request) -> Response:
-    context(request).journal.clear()
+    backend_of(request).clear_requests()
     return json_response({"requests": [], "count": 0})
 
 
 async def list_accounts(request: Request) -> Response:
-    mock = context(request)
-    accounts = mock.accounts
-    return json_response({"accounts": accounts.snapshot(mock.clock.now()), "unknown_keys": accounts.unknown_keys})
+    return json_response(backend_of(request).accounts_state())
 
 
 def _route(path: str, **handlers: Endpoint) -> Route:
@@ -314,3 +298,76 @@ routes = [
     _route(f"{PREFIX}/requests", GET=list_requests, DELETE=clear_requests),
     Route(f"{PREFIX}/accounts", list_accounts, methods=["GET"]),
 ]
+
+
+def is_admin_path(path: str) -> bool:
+    return path.startswith(PREFIX) and (len(path) == len(PREFIX) or path[len(PREFIX)] == "/")
+
+
+async def guard_refused(guard: AdminGuard, scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer a call the guard refuses (Host, Origin, token: ``admin_guard.py``); True if it did."""
+    error = guard.check(scope["method"], scope.get("scheme", "http"), scope["headers"])
+    if error is None:
+        return False
+    await reply_response(error_reply(error))(scope, receive, send)
+    return True
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return reply_response(error_reply(exc))
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown admin path, wrong method), in the provider's envelope."""
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 404:
+        return reply_response(error_reply(NotFound(f"Unknown path: {request.method} {shown_path(request.scope)}")))
+    if exc.status_code == 405:
+        methods = {method.strip() for method in headers.get("Allow", "").split(",") if method.strip()}
+        return reply_response(error_reply(method_not_allowed(request.method, shown_path(request.scope), methods)))
+    return reply_response(error_reply(InvalidRequest(str(exc.detail), headers=headers)))
+
+
+class ErrorBoundary:
+    """A bug in an admin route answers the envelope's 500 once, and the request ends there.
+
+    Starlette's outermost ``ServerErrorMiddleware`` re-raises after it answers, so uvicorn
+    then closed the keep-alive connection and the client's next request on it was reset.
+    Here the error ends with its answer; only an error after an answer has started (which
+    nothing can finish cleanly) still goes up, and the server closes that connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_send)
+        except ClientDisconnect:
+            return  # the client left before its request arrived whole: nobody to answer
+        except Exception:
+            if started:
+                raise
+            await reply_response(internal_error_reply(scope["method"], scope["path"]))(scope, receive, send)
+
+
+def admin_app_options() -> dict[str, Any]:
+    """What ``Starlette(...)`` needs to serve the admin routes."""
+    return {
+        "routes": routes,
+        "middleware": [Middleware(ErrorBoundary)],
+        "exception_handlers": {ApiError: _api_error, HTTPException: _http_error},
+    }
