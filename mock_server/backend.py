@@ -173,7 +173,7 @@ class MockBackend:
                 else seed_model.credits_reserved,
             ),
             catalogue=catalogue,
-            validator=RequestValidator(bundle),
+            validator=RequestValidator.shared(bundle),
             accounts=_accounts(settings, config),
             rules=RuleBook(config.rules, seed=seed, statuses=statuses),
             journal=RequestJournal(settings.journal_capacity, settings.journal_max_bytes),

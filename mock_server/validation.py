@@ -158,6 +158,15 @@ class RequestValidator:
                         name: pair for name, pair in pairs.items() if name in discriminator["mapping"]
                     }
 
+    @classmethod
+    def shared(cls, document: dict[str, Any]) -> RequestValidator:
+        """The validator of ``document``, built once per document object (validators keep no
+        state, and building one validates the whole document: ~0.1 s for the family's bundle)."""
+        found = _SHARED.get(id(document))
+        if found is None or found[0] is not document:
+            found = _SHARED[id(document)] = (document, cls(document))
+        return found[1]
+
     def _pair(self, schema: Any) -> _Pair:
         slow = oas31_schema_validators_factory.create(
             self.openapi.spec, schema, extra_format_validators={"uri": is_uri}
@@ -202,6 +211,10 @@ class RequestValidator:
         error = _first(validator.iter_errors(payload))
         if error is not None:
             raise explain(error, extra_values)
+
+
+_SHARED: dict[int, tuple[dict[str, Any], RequestValidator]] = {}
+"""``RequestValidator.shared``'s validators, by document (the document kept, so its id stays its own)."""
 
 
 @dataclass(frozen=True, slots=True)
