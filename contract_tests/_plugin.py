@@ -105,6 +105,8 @@ def _stage(nodeid: str) -> int:
         return 2
     if "test_lifecycle" in nodeid:
         return 3
+    if "test_family" in nodeid:
+        return 5
     return 4
 
 
@@ -119,6 +121,7 @@ def _stage_line(stage: int, target: Target) -> str:
         "positive data: task queries",
         "",
         "positive data: creates",
+        "the image family: each model's limits from both sides",
     )[stage]
 
 

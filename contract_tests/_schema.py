@@ -33,19 +33,27 @@ _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 """positive_data_acceptance's default statuses; each operation adds its documented refusals."""
 
 
-def _positive_body(context: HookContext, case: Case[Any]) -> Case[Any]:
+def fit_pixel_size(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the model's default size instead of a pixel size the model refuses (the
+    rules on the pair that a schema cannot state; ``evolink_spec.family``)."""
+    model = facts().family.get(body.get("model"))
+    if model is None or model.size_problem(body) is None:
+        return body
+    fitted = {name: value for name, value in body.items() if name != "size"}
+    if model.default_size is not None:
+        fitted["size"] = model.default_size
+    return fitted
+
+
+def is_positive(case: Case[Any]) -> bool:
+    return case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
+
+
+def positive_body(context: HookContext, case: Case[Any]) -> Case[Any]:
     """``map_case`` hook: positive bodies lose ``callback_url`` and keep only a pixel size their
     model accepts (see the module docstring)."""
-    positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
-    if not positive or not isinstance(case.body, dict):
-        return case
-    body = {name: value for name, value in case.body.items() if name != "callback_url"}
-    model = facts().family.get(body.get("model"))
-    if model is not None and model.size_problem(body) is not None:
-        body.pop("size")
-        if model.default_size is not None:
-            body["size"] = model.default_size
-    case.body = body
+    if is_positive(case) and isinstance(case.body, dict):
+        case.body = fit_pixel_size({name: value for name, value in case.body.items() if name != "callback_url"})
     return case
 
 
@@ -126,7 +134,7 @@ def build_schema(target: Target, mode: GenerationMode, *, seed: int, exclude: tu
         from evolink_spec import load_bundle
 
         schema = schemathesis.openapi.from_dict(copy.deepcopy(load_bundle()), config=config)
-    schema.hook("map_case")(_positive_body)
+    schema.hook("map_case")(positive_body)
     if target.limits.max_paid_tasks is not None:
         schema.hook("before_add_examples")(_first_create_example_only)
     return schema

@@ -159,9 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="extra_models",
         metavar="NAME",
-        help="accept this model name too, answered as a Nano Banana task under that name (repeatable)",
+        help="accept a model name the image family lacks, answered as a Nano Banana task under that name (repeatable)",
     )
-    serve.add_argument("--any-model", action="store_true", default=None, help="accept every model name")
+    serve.add_argument(
+        "--any-model", action="store_true", default=None, help="accept every model name (unknown ones as Nano Banana)"
+    )
     serve.add_argument(
         "--api-key",
         action="append",
