@@ -5,6 +5,8 @@ contract suite's positive data does (``contract_tests._schema.fit_pixel_size``).
 
 from __future__ import annotations
 
+from typing import Any
+
 import schemathesis
 from schemathesis import Case, HookContext
 
@@ -12,7 +14,7 @@ from contract_tests._schema import fit_pixel_size, is_positive
 
 
 @schemathesis.hook("map_case")
-def fit_positive_pixel_sizes(context: HookContext, case: Case) -> Case:
+def fit_positive_pixel_sizes(context: HookContext, case: Case[Any]) -> Case[Any]:
     if is_positive(case) and isinstance(case.body, dict):
         case.body = fit_pixel_size(case.body)
     return case
