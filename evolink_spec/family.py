@@ -296,6 +296,12 @@ class Plan:
     estimated_time: int
     tier: str | None
 
+    @property
+    def size(self) -> str:
+        """Each result's ``WIDTHxHEIGHT``."""
+        width, height = self.images[0]
+        return f"{width}x{height}"
+
 
 @dataclass(frozen=True, slots=True)
 class ModelContract:

@@ -267,7 +267,7 @@ class MockBackend:
         policy = self.callbacks.policy
         try:
             target = await policy.check_at_creation(callback_url) if callback_url is not None else None
-            plan = served.contract.plan(checked)
+            plan = self.catalogue.plan(served, checked)
             model = served.name
             self.accounts.check_model(key, model)
             now = self.clock.now()
@@ -275,15 +275,12 @@ class MockBackend:
             credits = plan.credits if settings.credits_per_task is None else settings.credits_per_task
             self.accounts.reserve(key, credits, now)
             outcome = request.outcome.merged_over(decision.outcome) if decision.rules else request.outcome
-            duration = settings.task_duration
-            if duration is None:
-                duration = default_duration(plan.estimated_time)
-            width, height = plan.images[0]
+            duration = served.duration if settings.task_duration is None else settings.task_duration
             task = self.factory.new_task(
                 key=key,
                 model=model,
                 now=now,
-                size=f"{width}x{height}",
+                size=plan.size,
                 callback_url=callback_url,
                 duration=duration if outcome.duration is None else outcome.duration,
                 failure=failure_for(outcome.error) if outcome.error is not None else None,

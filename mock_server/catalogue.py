@@ -14,10 +14,11 @@ a client polling every second or two still sees ``pending`` and ``processing``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
-from evolink_spec.family import Family, ModelContract
+from evolink_spec.family import Family, ModelContract, Plan
 
 NANO_BANANA_DURATION = 10.0
 """Mock seconds a Nano Banana task takes by default (the README's choice)."""
@@ -42,6 +43,16 @@ class Served:
     extra: bool = False
     """Accepted by ``--extra-model``/``--any-model``: run under the seed model's contract."""
 
+    duration: float = field(init=False)
+    """The model's default task duration (``default_duration`` of its estimate)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "duration", default_duration(self.contract.answer.estimated_time))
+
+
+PLANS_KEPT = 4096
+"""Plans remembered by what decides them (the cache empties when full)."""
+
 
 class Catalogue:
     """The documented family, and the names the settings accept beyond it."""
@@ -53,6 +64,7 @@ class Catalogue:
         self.seed = family.model(seed_model)
         self.extra_models = tuple(name for name in extra_models if family.get(name) is None)
         self.any_model = any_model
+        self._plans: dict[tuple[object, ...], Plan] = {}
         self._documented = {
             sent: Served(family.models[own], family.models[own].answered_name(sent))
             for sent, own in family.names.items()
@@ -62,6 +74,28 @@ class Catalogue:
     def names(self) -> tuple[str, ...]:
         """Every name a create may send, documented ones first (what a 400 on ``model`` lists)."""
         return (*self._documented, *self.extra_models)
+
+    def plan(self, served: Served, body: Mapping[str, Any]) -> Plan:
+        """``served.contract.plan(body)``, remembered by the members that decide it (model,
+        size, tier, ``n``, how many reference images): a plan takes microseconds to work out,
+        and most creates ask for what an earlier one did."""
+        contract = served.contract
+        tier = contract.tier
+        urls = body.get("image_urls") if contract.images_total_max is not None else None
+        key = (
+            contract.name,
+            body.get("model"),
+            body.get("size"),
+            body.get(tier.field) if tier is not None else None,
+            body.get("n"),
+            len(urls) if isinstance(urls, list) else None,
+        )
+        found = self._plans.get(key)
+        if found is None:
+            if len(self._plans) >= PLANS_KEPT:
+                self._plans.clear()
+            found = self._plans[key] = contract.plan(body)
+        return found
 
     def lookup(self, sent: object) -> Served | None:
         """How ``sent`` is served, or None when the mock does not serve it."""

@@ -58,3 +58,17 @@ def test_default_duration__scales_the_estimate_as_nano_bananas_ten_seconds_for_4
 
 def test_the_readme__carries_the_familys_table_as_the_facts_make_it() -> None:
     assert markdown_table(FAMILY) in README.read_text(encoding="utf-8")
+
+
+def test_plan__is_remembered_by_what_decides_it_and_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    catalogue = Catalogue(FAMILY, "nano-banana-beta")
+    served = catalogue.lookup("gpt-image-2")
+    assert served is not None
+    first = catalogue.plan(served, {"model": "gpt-image-2", "prompt": "a", "size": "16:9"})
+    again = catalogue.plan(served, {"model": "gpt-image-2", "prompt": "another prompt", "size": "16:9"})
+    assert again is first
+    other = catalogue.plan(served, {"model": "gpt-image-2", "prompt": "a", "size": "16:9", "n": 2})
+    assert other is not first and len(other.images) == 2 and other.credits == 5.0
+    monkeypatch.setattr("mock_server.catalogue.PLANS_KEPT", 2)
+    catalogue.plan(served, {"model": "gpt-image-2", "prompt": "a", "size": "1:1"})
+    assert catalogue.plan(served, {"model": "gpt-image-2", "prompt": "a", "size": "16:9"}) is not first
