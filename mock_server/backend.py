@@ -1,16 +1,19 @@
 """The mock's backend (moto style): one object that owns every operation and every state change.
 
 ``MockBackend`` holds the parts (task store, accounts, idempotency keys, failure rules,
-request journal, callback queue, clock, random source, request validator) and runs each
+request journal, callback queue, clock, random source, request validator, the catalogue of
+models served) and runs each
 operation's business steps in one fixed order: the HTTP layer (``mock_server/http/``) reads
 the request, calls one method here, and renders what it returns. Nothing here knows HTTP:
 ``tests/test_backend.py`` drives it without a server.
 
 A create, in order (``create_image_generation``): the key's account and rate window, the
 body (read through the caller's ``read_body``, which refuses a wrong content type, oversize
-or bad JSON), the failure rules, the spec's schema, the ``Idempotency-Key`` (a retry
-answers the first task), the ``callback_url`` safety check, the model access, the credits
-reserved, the task made and stored, its callback scheduled, a planned failure's refund.
+or bad JSON), the failure rules, the schema of the body's model (and the pixel rules a schema
+cannot state), the ``Idempotency-Key`` (a retry answers the first task), the ``callback_url``
+safety check, the model access, the model's credits reserved, the task made by the model's
+plan (result size and count, estimate, duration) and stored, its callback scheduled, a
+planned failure's refund.
 Credits are booked only here: reserved by a create, given back by ``_book_refund`` (a task
 planned to fail, at its end; a cancel, at once).
 """
