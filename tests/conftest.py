@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from evolink_spec import CREATE_PATH, facts
 from mock_server import Settings, VirtualClock, create_app
 from mock_server.config import MockConfig, parse_config
-from tests.spec_check import ResponseChecker
+from tests.support.spec_check import ResponseChecker
 
 hypothesis_settings.register_profile("dev", max_examples=60, deadline=None)
 hypothesis_settings.register_profile(

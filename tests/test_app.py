@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.raw_http import connect, read_answer, request
-from tests.servers import BANNER, ROOT, stop
+from tests.support.raw_http import connect, read_answer, request
+from tests.support.servers import BANNER, ROOT, stop
 
 BROKEN_ACCOUNTS = (
     "import sys\n"

@@ -22,7 +22,7 @@ import pytest
 from mock_server.cli import build_parser, main, resolve_settings
 from mock_server.images import png_dimensions
 from tests.conftest import AUTH, CREATE, body
-from tests.servers import BANNER, ROOT, start, stop
+from tests.support.servers import BANNER, ROOT, start, stop
 
 
 @pytest.fixture(autouse=True)

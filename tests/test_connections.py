@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.raw_http import Answer, closed_by_peer, connect, create, exchange, read_answer, request
-from tests.servers import start, stop
+from tests.support.raw_http import Answer, closed_by_peer, connect, create, exchange, read_answer, request
+from tests.support.servers import start, stop
 
 PARSERS = ["httptools", "h11"]
 HEAD_LIMIT = 4096

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import AUTH, CREATE, body
-from tests.servers import running
+from tests.support.servers import running
 
 FAULTS = {
     "rules": [
@@ -79,7 +79,7 @@ def test_admin_token__made_up_and_printed_off_loopback() -> None:
     import subprocess
     import sys
 
-    from tests.servers import ROOT, stop
+    from tests.support.servers import ROOT, stop
 
     process = subprocess.Popen(
         [sys.executable, "-m", "mock_server", "serve", "--host", "0.0.0.0", "--port", "0", "--clock", "virtual"],

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.servers import running
+from tests.support.servers import running
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-fuzz"

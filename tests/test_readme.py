@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.config import load_config
-from tests.servers import start, stop
+from tests.support.servers import start, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

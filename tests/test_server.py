@@ -17,8 +17,8 @@ from typing import IO
 
 import pytest
 
-from tests.raw_http import connect, create, read_answer
-from tests.servers import BANNER, ROOT
+from tests.support.raw_http import connect, create, read_answer
+from tests.support.servers import BANNER, ROOT
 
 EXIT_WAIT = 20.0
 

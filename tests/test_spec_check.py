@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.spec_check import ResponseChecker
+from tests.support.spec_check import ResponseChecker
 
 
 def answer(

@@ -9,7 +9,7 @@ import pytest
 
 from mock_server.app import create_app
 from mock_server.testing import ThreadedServer
-from tests.raw_http import closed_by_peer, connect, read_answer, request
+from tests.support.raw_http import closed_by_peer, connect, read_answer, request
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from mock_server.gauntlet.analysis import (
     to_call,
     to_plan,
 )
-from tests.gauntlet_journal import OTHER, SPAN, T0, TASK, create, entry, image, poll, view
+from tests.support.gauntlet_journal import OTHER, SPAN, T0, TASK, create, entry, image, poll, view
 
 
 def calls(*entries: dict[str, Any]) -> list[Call]:

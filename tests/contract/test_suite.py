@@ -1,6 +1,6 @@
 """The contract suite, run the way users run it (``nanobanana-mock contract``), must catch real breaks.
 
-Each broken service (``tests/broken_services.py``) breaks one promise and is served on a
+Each broken service (``tests/support/broken_services.py``) breaks one promise and is served on a
 loopback port; the suite must exit 1 and name the break in its report. The same command
 against the real mock, started as its own process and serving HTTPS with a trustme
 certificate (``serve --tls-cert/--tls-key``), must pass and stay inside its paid-task budget.
@@ -25,8 +25,8 @@ import pytest
 import trustme
 import uvicorn
 
-from tests import broken_services
-from tests.servers import ROOT, running
+from tests.support import broken_services
+from tests.support.servers import ROOT, running
 
 EXPECTED = {
     "status_outside_enum": ("task_state_consistent", "Status outside the documented set"),

@@ -16,7 +16,7 @@ import requests
 
 from contract_tests._curl import curl_line, masked
 from contract_tests._target import UNKNOWN_TASK_ID, Target
-from tests.servers import running
+from tests.support.servers import running
 
 KEY = "sk-curl-owner-0123456789"
 

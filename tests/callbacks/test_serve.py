@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import AUTH, CREATE, body
-from tests.servers import BANNER, ROOT, running, stop
+from tests.support.servers import BANNER, ROOT, running, stop
 
 
 class _Hook(BaseHTTPRequestHandler):

@@ -19,7 +19,7 @@ import pytest
 from contract_tests._options import RunOptions
 from contract_tests._probe import Probe, probe
 from contract_tests._targets import targets_for
-from tests.servers import ROOT, running
+from tests.support.servers import ROOT, running
 
 
 @pytest.fixture(scope="module")

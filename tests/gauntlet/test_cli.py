@@ -1,5 +1,5 @@
 """``nanobanana-mock gauntlet`` through the real entry point: it tells a well-behaved client
-from a careless one (tests/gauntlet_clients/), on a subset of scenarios to stay short."""
+from a careless one (tests/gauntlet/clients/), on a subset of scenarios to stay short."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ import pytest
 from mock_server.cli import main
 from mock_server.gauntlet.runner import GauntletOptions, run_scenario
 from mock_server.gauntlet.scenarios import select
-from tests.servers import ROOT
+from tests.support.servers import ROOT
 
-CLIENTS = ROOT / "tests" / "gauntlet_clients"
+CLIENTS = ROOT / "tests" / "gauntlet" / "clients"
 ENV_OPTIONS = [
     "--base-url-env",
     "NANOBANANA_BASE_URL",

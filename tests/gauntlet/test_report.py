@@ -6,7 +6,7 @@ from mock_server.gauntlet.analysis import Expectations, Observation, analyse
 from mock_server.gauntlet.report import render_table, to_json
 from mock_server.gauntlet.runner import GauntletOptions, ScenarioResult
 from mock_server.gauntlet.scenarios import select
-from tests.gauntlet_journal import T0, create, poll, view
+from tests.support.gauntlet_journal import T0, create, poll, view
 
 OPTIONS = GauntletOptions(command=["python3", "client.py"], base_url_env="URL")
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.raw_http import CREATE_BODY, connect, create, read_answer, request
-from tests.servers import running
+from tests.support.raw_http import CREATE_BODY, connect, create, read_answer, request
+from tests.support.servers import running
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from mock_server.callbacks import CallbackBehaviour, CallbackPolicy, CallbackQue
 from mock_server.randomness import SeededRandom
 from mock_server.tasks import TaskFactory, detail_body, render_json
 from tests.conftest import AUTH, CREATE, START, body
-from tests.receiver import Answer, Receiver
+from tests.support.receiver import Answer, Receiver
 
 pytestmark = pytest.mark.anyio
 FINISH = START + 10.0  # the default task duration

@@ -7,7 +7,7 @@ import pytest
 
 from mock_server import VirtualClock
 from tests.conftest import AUTH, CREATE, START, body
-from tests.servers import running
+from tests.support.servers import running
 
 pytestmark = pytest.mark.anyio
 
