@@ -236,3 +236,32 @@ def transition_violations(operation: str, before: dict[str, Any], after: dict[st
             _violation(check, operation, "Progress decreased", "progress never decreases", f"{p_old} -> {p_new}")
         )
     return found
+
+
+def answered_task_violations(operation: str, task_id: str, body: dict[str, Any]) -> list[ContractViolation]:
+    """A query for ``task_id`` answers that task, not another one."""
+    if body.get("id") == task_id:
+        return []
+    return [
+        _violation(
+            "lifecycle",
+            operation,
+            "Query answered another task",
+            f"the answer describes the task asked for ({task_id})",
+            f"id {body.get('id')!r}",
+        )
+    ]
+
+
+def poll_violations(
+    operation: str, task_id: str, before: dict[str, Any], after: dict[str, Any]
+) -> list[ContractViolation]:
+    """Everything one poll's answer may break, judged against the answer seen before it of the
+    same task: the answer's own consistency, the transition, and the task it names."""
+    return (
+        task_id_violations(operation, after)
+        + created_violations(operation, after)
+        + state_violations(operation, after)
+        + transition_violations(operation, before, after)
+        + answered_task_violations(operation, task_id, after)
+    )

@@ -44,9 +44,9 @@ from ._invariants import (
     created_violations,
     excerpt,
     parse_json,
+    poll_violations,
     state_violations,
     task_id_violations,
-    transition_violations,
 )
 from ._profiles import Profile, machine_settings
 from ._progress import Progress
@@ -269,18 +269,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         task.remember(body)
         if task.finished and before.get("status") not in TERMINAL_STATUSES:
             self.sampling.finished += 1
-        found = task_id_violations(POLL, body) + created_violations(POLL, body) + state_violations(POLL, body)
-        found += transition_violations(POLL, before, body)
-        if body.get("id") != task.id:
-            found.append(
-                ContractViolation(
-                    check="lifecycle",
-                    operation=POLL,
-                    title="Query answered another task",
-                    expected=f"the answer describes the task asked for ({task.id})",
-                    actual=f"id {body.get('id')!r}",
-                )
-            )
+        found = poll_violations(POLL, task.id, before, body)
         for violation in found:
             violation.message += f"\nStatuses seen: {' -> '.join(task.history)}"
         self._judge(answer.request, found, task)

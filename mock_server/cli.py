@@ -28,6 +28,7 @@ from contract_tests import cli as contract_cli
 from .argtypes import argument_type
 from .config import ConfigError, MockConfig, load_config
 from .gauntlet import cli as gauntlet_cli
+from .proxy import cli as proxy_cli
 from .settings import (
     CLOCKS,
     ENV_PREFIX,
@@ -241,6 +242,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="HTTP/1.1 parser: auto picks httptools when installed, else h11 (default auto)",
     )
 
+    serve.add_argument(
+        "--replay", metavar="DIR", help="answer from the recordings of 'proxy --record DIR' first (see the README)"
+    )
+
     bundle = commands.add_parser(
         "bundle", help="rebuild spec/openapi.json from the seed, the query spec and the overlay"
     )
@@ -250,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     contract_cli.add_parser(commands)
     gauntlet_cli.add_parser(commands)
+    proxy_cli.add_parser(commands)
     return parser
 
 
@@ -423,6 +429,14 @@ def _serve(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     except ValueError as error:
         return _fail(str(error))
     mock = mock_of(app)
+    served: Any = app
+    if getattr(args, "replay", None):
+        from .proxy.replay import RecordingError, replaying
+
+        try:
+            served = replaying(app, args.replay)
+        except RecordingError as error:
+            return _fail(f"--replay {error}")
     tls: TlsFiles | None = None
     if settings.tls_cert and settings.tls_key:
         tls = TlsFiles(settings.tls_cert, settings.tls_key, None)
@@ -467,7 +481,7 @@ def _serve(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         print(f"nanobanana-mock: trust the TLS CA in {tls.ca_file}", file=sys.stderr, flush=True)
     _tune_garbage_collector()
     return run_server(
-        app,
+        served,
         settings,
         sock,
         certfile=tls.certfile if tls else None,
@@ -513,6 +527,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return contract_cli.run_command(args)
         if args.command == "gauntlet":
             return gauntlet_cli.run_command(args)
+        if args.command == "proxy":
+            return proxy_cli.run_command(args)
         return bundle(args)
     except KeyboardInterrupt:  # Ctrl-C outside the server's own handling (start-up): no traceback
         print("nanobanana-mock: interrupted", file=sys.stderr)

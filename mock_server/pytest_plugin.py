@@ -12,7 +12,8 @@ one loopback port shared by the session. The marker's ``api_key`` means what ``s
 answers 401, and the handle's ``api_key`` is the first. Per test: ``@pytest.mark.nanobanana_mock(
 config=..., task_duration=..., seed=..., clock=..., api_key=...)``; session-wide: the ini
 options ``nanobanana_mock_config``, ``nanobanana_mock_task_duration``,
-``nanobanana_mock_seed`` and ``nanobanana_mock_clock``.
+``nanobanana_mock_seed`` and ``nanobanana_mock_clock``. ``replay=DIR`` answers from the
+recordings of ``nanobanana-mock proxy --record DIR`` first, as ``serve --replay DIR`` does.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{MARKER}(config=None, task_duration=None, seed=None, clock=None, speed=None, api_key=None): "
+        f"{MARKER}(config=None, task_duration=None, seed=None, clock=None, speed=None, api_key=None, replay=None): "
         "settings of this test's nanobanana_mock",
     )
 
@@ -73,7 +74,7 @@ def _options(request: pytest.FixtureRequest) -> dict[str, Any]:
         options["clock"] = str(ini("nanobanana_mock_clock"))
     marker = request.node.get_closest_marker(MARKER)
     if marker is not None:
-        unknown = set(marker.kwargs) - {"config", "api_key", *_SETTINGS}
+        unknown = set(marker.kwargs) - {"config", "api_key", "replay", *_SETTINGS}
         if unknown:
             raise pytest.UsageError(f"@pytest.mark.{MARKER}: unknown option {sorted(unknown)[0]!r}")
         options.update(marker.kwargs)
@@ -100,6 +101,7 @@ def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: Thre
     options = _options(request)
     config_option = options.pop("config", None)
     api_keys = _api_keys(options.pop("api_key", None))
+    replay = options.pop("replay", None)
     if isinstance(config_option, dict):
         config = parse_config(config_option, "nanobanana_mock marker")
     elif config_option:
@@ -110,7 +112,12 @@ def nanobanana_mock(request: pytest.FixtureRequest, nanobanana_mock_server: Thre
         allow_callback_hosts=("127.0.0.1", "localhost"), api_keys=api_keys
     )
     app = create_app(settings, config=config)
-    nanobanana_mock_server.mount(app)
+    if replay:
+        from .proxy.replay import replaying
+
+        nanobanana_mock_server.mount(replaying(app, replay))
+    else:
+        nanobanana_mock_server.mount(app)
     handle = MockHandle(nanobanana_mock_server.url, api_key=api_keys[0] if api_keys else "sk-test", app=app)
     request.node.stash.setdefault(_MOCKS, []).append(handle)
     try:

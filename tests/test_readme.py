@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 
 from mock_server.config import load_config
-from tests.support.servers import start, stop
+from tests.support.servers import launch, stop
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -40,7 +40,8 @@ README_BASE = "http://127.0.0.1:8000"
 TASK_ID = re.compile(r"task-unified-\d+-[a-z0-9]+")
 # A result link's file name: the task id, the image's index and its unguessable token.
 LINK = re.compile(r"task-unified-\d+-[a-z0-9]+_\d+-[0-9a-f]{32}\.png")
-SERVE = re.compile(r"^(?:python3 -m mock_server|nanobanana-mock) serve(?P<args>.*?)\s*&\s*(?:#.*)?$")
+SERVE = re.compile(r"^(?:python3 -m mock_server|nanobanana-mock) (?P<command>serve|proxy)(?P<args>.*?)\s*&\s*(?:#.*)?$")
+DEFAULT_PORTS = {"serve": "8000", "proxy": "8080"}
 NOT_RUN = re.compile(r"<!--\s*not-run:\s*(?P<reason>.+?)\s*-->")
 REPEAT_FOR = 20.0  # seconds a command showing a progression may take to reach its last state
 
@@ -242,11 +243,13 @@ class Tour:
         self.block = block
         self.folder = folder
         self.base = ""
+        self.bases: dict[str, str] = {}  # base URL shown in the README (by its port) -> the real one
         self.ids: dict[str, str] = {}  # task id (or result link) shown in the README -> the real one
         self.processes: list[subprocess.Popen[str]] = []
 
     def rewrite(self, line: str) -> str:
-        line = line.replace(README_BASE, self.base)
+        for shown_base, real_base in self.bases.items():
+            line = line.replace(shown_base, real_base)
         for shown in sorted(self.ids, key=len, reverse=True):  # a link before the task id it holds
             line = line.replace(shown, self.ids[shown])
         line = re.sub(r"(?m)^nanobanana-mock\b", f"{shlex.quote(sys.executable)} -m mock_server", line)
@@ -256,11 +259,22 @@ class Tour:
         for command in commands(self.block.text):
             serve = SERVE.match(command.line)
             if serve is not None:
-                args = [arg for arg in shlex.split(serve.group("args"), comments=True)]
-                process, self.base = start(*args)
-                self.processes.append(process)
+                self.launch(serve.group("command"), shlex.split(self.rewrite(serve.group("args")), comments=True))
                 continue
             self.check(command)
+
+    def launch(self, command: str, args: list[str]) -> None:
+        """A ``serve`` or ``proxy`` line: started on a free port (its ``--port`` says which base URL
+        of the README it stands for), in the block's folder."""
+        port = DEFAULT_PORTS[command]
+        if "--port" in args:
+            at = args.index("--port")
+            port = args[at + 1]
+            del args[at : at + 2]
+        process, url = launch(command, *args, cwd=self.folder, env=checkout_env())
+        self.processes.append(process)
+        self.bases[f"http://127.0.0.1:{port}"] = url
+        self.base = self.base or url
 
     def once(self, line: str) -> str:
         done = subprocess.run(

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,12 +29,20 @@ def stop(process: subprocess.Popen[str]) -> None:
 
 def start(*args: str) -> tuple[subprocess.Popen[str], str]:
     """Start ``nanobanana-mock serve --port 0 ARGS``; return the process and its base URL."""
+    return launch("serve", *args)
+
+
+def launch(
+    command: str, *args: str, stderr: Any = subprocess.DEVNULL, cwd: Path = ROOT, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """Start ``nanobanana-mock COMMAND --port 0 ARGS`` (``serve``, ``proxy``); the process and its base URL."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "mock_server", "serve", "--port", "0", *args],
+        [sys.executable, "-m", "mock_server", command, "--port", "0", *args],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
         text=True,
-        cwd=ROOT,
+        cwd=cwd,
+        env=env,
     )
     assert process.stdout is not None
     line = process.stdout.readline()
