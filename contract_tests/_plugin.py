@@ -126,6 +126,8 @@ def _stage(nodeid: str) -> int:
         return 7
     if "test_callbacks" in nodeid:
         return 8
+    if "test_family" in nodeid:
+        return 9  # spends what the budget has left, so it runs last
     return 6
 
 
@@ -147,6 +149,7 @@ def _stage_line(stage: int, target: Target) -> str:
         "positive data: creates",
         "edges: probes just inside each documented limit, sharing creates",
         "callbacks: the receiver failed on purpose; judging the attempts",
+        "the image family: each model's limits from both sides",
     )[stage]
 
 

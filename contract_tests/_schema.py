@@ -9,6 +9,10 @@ target that accepts one would call it back: the real API would contact a made-up
 the mock refuses private or loopback hosts (``127.0.0.1``, ``localhost``, ...) that the
 schema cannot exclude, and resolves the others over DNS. Negative data keeps it: a target
 that honours the contract refuses those bodies before calling anything.
+
+Positive data never carries a pixel ``size`` its model refuses either: the schema states a
+``WIDTHxHEIGHT`` form, but not the rules on the pair (a total, an aspect, a multiple; see
+``evolink_spec.family``), so such a size is replaced by the model's default.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 import schemathesis
 from schemathesis import BaseSchema, Case, GenerationMode, HookContext
 
-from evolink_spec import CREATE_OPERATION, TASK_OPERATION
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION, facts
 
 from . import checks
 from ._profiles import PROFILES, Profile
@@ -29,11 +33,27 @@ _ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
 """positive_data_acceptance's default statuses; each operation adds its documented refusals."""
 
 
-def _drop_callback_url(context: HookContext, case: Case[Any]) -> Case[Any]:
-    """``map_case`` hook: positive bodies lose ``callback_url`` (see the module docstring)."""
-    positive = case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
-    if positive and isinstance(case.body, dict) and "callback_url" in case.body:
-        case.body = {name: value for name, value in case.body.items() if name != "callback_url"}
+def fit_pixel_size(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with the model's default size instead of a pixel size the model refuses (the
+    rules on the pair that a schema cannot state; ``evolink_spec.family``)."""
+    model = facts().family.get(body.get("model"))
+    if model is None or model.size_problem(body) is None:
+        return body
+    fitted = {name: value for name, value in body.items() if name != "size"}
+    if model.default_size is not None:
+        fitted["size"] = model.default_size
+    return fitted
+
+
+def is_positive(case: Case[Any]) -> bool:
+    return case.meta is None or case.meta.generation.mode == GenerationMode.POSITIVE
+
+
+def positive_body(context: HookContext, case: Case[Any]) -> Case[Any]:
+    """``map_case`` hook: positive bodies lose ``callback_url`` and keep only a pixel size their
+    model accepts (see the module docstring)."""
+    if is_positive(case) and isinstance(case.body, dict):
+        case.body = fit_pixel_size({name: value for name, value in case.body.items() if name != "callback_url"})
     return case
 
 
@@ -59,6 +79,11 @@ def _operations(target: Target, mode: GenerationMode, profile: Profile) -> list[
         # 402: the key's credits ran out, a documented refusal of valid data.
         "checks": {"positive_data_acceptance": {"expected-statuses": [*_ACCEPTED, "402"]}},
     }
+    if mode == GenerationMode.NEGATIVE:
+        # The coverage phase walks every boundary of every branch of the family's oneOf (one
+        # schema per image model): minutes of cases. test_family probes each model's limits
+        # from both sides instead; fuzzing still sends negative data to the create.
+        create["phases"] = {"coverage": {"enabled": False}}
     if paid_limited and mode == GenerationMode.POSITIVE:
         # Each accepted create costs money: only the spec's own request example is sent.
         create["phases"] = {
@@ -114,7 +139,7 @@ def build_schema(target: Target, mode: GenerationMode, *, seed: int, exclude: tu
         from evolink_spec import load_bundle
 
         schema = schemathesis.openapi.from_dict(copy.deepcopy(load_bundle()), config=config)
-    schema.hook("map_case")(_drop_callback_url)
+    schema.hook("map_case")(positive_body)
     if target.limits.max_paid_tasks is not None:
         schema.hook("before_add_examples")(_first_create_example_only)
     return schema

@@ -1,7 +1,8 @@
 """The spec files: where they live, and how the bundle is built from them and loaded.
 
 The bundle (``spec/openapi.json``) is the verbatim seed, plus the written query spec,
-plus the overlay of corrections. It is committed, so every tool loads the same file;
+plus the overlay of corrections, plus the image family (``spec/models/``). It is
+committed, so every tool loads the same file;
 ``build_bundle()`` rebuilds it and a test proves the committed copy is current.
 """
 
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from .family import add_family
 
 SEED_FILE = "nanobanana-image-generate.yaml"
 QUERY_FILE = "task-detail.yaml"
@@ -121,10 +124,11 @@ def _merge_query_spec(seed: dict[str, Any], query: dict[str, Any]) -> dict[str, 
 
 
 def build_bundle(directory: Path | None = None) -> dict[str, Any]:
-    """Build the bundle from the verbatim seed, the written query spec and the overlay."""
+    """Build the bundle from the verbatim seed, the written query spec and the overlay, then
+    the image family (``models/``: one schema per model; the create takes any of them)."""
     folder = directory or spec_dir()
     merged = _merge_query_spec(_read_yaml(folder / SEED_FILE), _read_yaml(folder / QUERY_FILE))
-    return apply_overlay(merged, _read_yaml(folder / OVERLAY_FILE))
+    return add_family(apply_overlay(merged, _read_yaml(folder / OVERLAY_FILE)), folder)
 
 
 def render_bundle(document: dict[str, Any]) -> str:

@@ -14,8 +14,9 @@ module is imported (a mismatch raises ``SpecMismatch``):
 - ``TASK_ID``, the full id form (the spec states only its prefix);
 - ``CALLBACK_SCHEME`` (the spec states it as a pattern).
 
-Facts that differ by model are keyed by model (``Facts.models``), so each model of the
-image family can carry its own sizes and limits.
+Facts that differ by model are keyed by model (``Facts.models``): the image family, one
+contract per model (``family.py``, from ``spec/models/``), each with its own sizes, limits,
+estimate and credits.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from functools import cache, cached_property
 from typing import Any
 
 from .bundle import load_bundle
+from .family import Family, ModelContract, family_of
+
+Model = ModelContract
+"""One model of the family: its documented contract (``family.py``)."""
 
 CREATE_OPERATION = "createImageGeneration"
 TASK_OPERATION = "getTaskDetail"
@@ -106,20 +111,6 @@ class Operation:
 
 
 @dataclass(frozen=True)
-class Model:
-    """What a create may ask of one model."""
-
-    name: str
-    """The canonical name, as answers carry it."""
-    aliases: tuple[str, ...]
-    """Other names that reach this model (a create with one answers with ``name``)."""
-    sizes: tuple[str, ...]
-    default_size: str
-    max_image_urls: int
-    max_prompt_length: int
-
-
-@dataclass(frozen=True)
 class CallbackUrlLimits:
     """The documented rules of ``callback_url``."""
 
@@ -155,6 +146,11 @@ class Facts:
     def model(self, name: str) -> Model:
         """The model a name (canonical or alias) reaches; ``KeyError`` for any other."""
         return self.models[self.model_names[name]]
+
+    @cached_property
+    def family(self) -> Family:
+        """The image family: each model's contract, reached by name or alias."""
+        return Family(self.models)
 
     @cached_property
     def error_pairs(self) -> dict[int, frozenset[tuple[str, str]]]:
@@ -201,20 +197,8 @@ def _operations(bundle: dict[str, Any]) -> dict[str, Operation]:
 
 
 def _models(bundle: dict[str, Any]) -> dict[str, Model]:
-    # One request schema, one model today: its default is the canonical name, the other
-    # names of its enum are aliases of it (the seed's description says they map to it).
-    request = _schema(bundle, "ImageGenerationRequest")["properties"]
-    names = request["model"]["enum"]
-    canonical = request["model"].get("default", names[0])
-    model = Model(
-        name=canonical,
-        aliases=tuple(name for name in names if name != canonical),
-        sizes=tuple(request["size"]["enum"]),
-        default_size=request["size"]["default"],
-        max_image_urls=request["image_urls"]["maxItems"],
-        max_prompt_length=request["prompt"]["maxLength"],
-    )
-    return {model.name: model}
+    """The image family: one contract per model (``spec/models/``, carried by the bundle)."""
+    return dict(family_of(bundle).models)
 
 
 def _task_id_prefix(bundle: dict[str, Any]) -> str:

@@ -1,16 +1,19 @@
 """The mock's backend (moto style): one object that owns every operation and every state change.
 
 ``MockBackend`` holds the parts (task store, accounts, idempotency keys, failure rules,
-request journal, callback queue, clock, random source, request validator) and runs each
+request journal, callback queue, clock, random source, request validator, the catalogue of
+models served) and runs each
 operation's business steps in one fixed order: the HTTP layer (``mock_server/http/``) reads
 the request, calls one method here, and renders what it returns. Nothing here knows HTTP:
 ``tests/test_backend.py`` drives it without a server.
 
 A create, in order (``create_image_generation``): the key's account and rate window, the
 body (read through the caller's ``read_body``, which refuses a wrong content type, oversize
-or bad JSON), the failure rules, the spec's schema, the ``Idempotency-Key`` (a retry
-answers the first task), the ``callback_url`` safety check, the model access, the credits
-reserved, the task made and stored, its callback scheduled, a planned failure's refund.
+or bad JSON), the failure rules, the schema of the body's model (and the pixel rules a schema
+cannot state), the ``Idempotency-Key`` (a retry answers the first task), the ``callback_url``
+safety check, the model access, the model's credits reserved, the task made by the model's
+plan (result size and count, estimate, duration) and stored, its callback scheduled, a
+planned failure's refund.
 Credits are booked only here: reserved by a create, given back by ``_book_refund`` (a task
 planned to fail, at its end; a cancel, at once).
 """
@@ -22,10 +25,11 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from evolink_spec import CREATE_OPERATION, TASK_OPERATION, bundle_bytes, load_bundle
+from evolink_spec import CREATE_OPERATION, TASK_OPERATION, bundle_bytes, facts, load_bundle
 
 from .accounts import Accounts, AccountSpec
 from .callbacks import CallbackDelivery, CallbackPolicy, CallbackQueue
+from .catalogue import Catalogue, Served, default_duration
 from .clock import Clock, SystemClock, VirtualClock
 from .config import MockConfig
 from .delays import Delays
@@ -39,7 +43,7 @@ from .randomness import SeededRandom
 from .rules import Decision, Rule, RuleBook, RuleCall, RuleError
 from .settings import Settings
 from .store import InMemoryTaskStore, TaskStore
-from .tasks import CANONICAL_MODEL, MODEL_ALIASES, Task, TaskFactory, cancel
+from .tasks import Task, TaskFactory, cancel
 from .validation import RequestValidator, check_task_id
 
 NO_HEADERS: Mapping[str, str] = {}
@@ -117,6 +121,8 @@ class MockBackend:
     random: SeededRandom
     factory: TaskFactory
     validator: RequestValidator
+    catalogue: Catalogue
+    """The models served: the documented family, and the names the settings add."""
     accounts: Accounts
     rules: RuleBook
     journal: RequestJournal
@@ -144,6 +150,10 @@ class MockBackend:
         bundle = load_bundle()
         examples = documented_errors(bundle)
         statuses = frozenset(status for by_status in examples.values() for status in by_status)
+        catalogue = Catalogue(
+            facts().family, facts().default_model, extra_models=settings.extra_models, any_model=settings.any_model
+        )
+        seed_model = catalogue.seed.answer
         return cls(
             settings=settings,
             config=config,
@@ -152,13 +162,21 @@ class MockBackend:
             if store is not None
             else InMemoryTaskStore(retention=settings.retention, max_tasks=settings.max_tasks, clock=clock),
             random=random,
+            # What a task gets when its create does not say: the seed model's (a create says).
             factory=TaskFactory(
                 random,
-                duration=settings.task_duration,
-                estimated_time=settings.estimated_time,
-                credits=settings.credits_per_task,
+                duration=settings.task_duration
+                if settings.task_duration is not None
+                else default_duration(seed_model.estimated_time),
+                estimated_time=settings.estimated_time
+                if settings.estimated_time is not None
+                else seed_model.estimated_time,
+                credits=settings.credits_per_task
+                if settings.credits_per_task is not None
+                else seed_model.credits_reserved,
             ),
-            validator=RequestValidator(bundle),
+            catalogue=catalogue,
+            validator=RequestValidator.shared(bundle),
             accounts=_accounts(settings, config),
             rules=RuleBook(config.rules, seed=seed, statuses=statuses),
             journal=RequestJournal(settings.journal_capacity, settings.journal_max_bytes),
@@ -242,7 +260,7 @@ class MockBackend:
         )
         decision = await self.apply_rules(call, CREATE_OPERATION, record)
         callback_url = payload.get("callback_url") if isinstance(payload, dict) else None
-        self._validate_create(payload, callback_url)
+        served, checked = self._validate_create(payload, callback_url)
         idempotency_key = request.idempotency_key
         digest = fingerprint(payload, raw) if idempotency_key else b""
         replayed = self._replay(key, idempotency_key, digest)
@@ -252,21 +270,28 @@ class MockBackend:
         policy = self.callbacks.policy
         try:
             target = await policy.check_at_creation(callback_url) if callback_url is not None else None
-            model = MODEL_ALIASES.get(payload["model"], payload["model"])
+            plan = self.catalogue.plan(served, checked)
+            model = served.name
             self.accounts.check_model(key, model)
             now = self.clock.now()
-            self.accounts.reserve(key, self.settings.credits_per_task, now)
+            settings = self.settings
+            credits = plan.credits if settings.credits_per_task is None else settings.credits_per_task
+            self.accounts.reserve(key, credits, now)
             outcome = request.outcome.merged_over(decision.outcome) if decision.rules else request.outcome
+            duration = served.duration if settings.task_duration is None else settings.task_duration
             task = self.factory.new_task(
                 key=key,
                 model=model,
                 now=now,
-                size=payload.get("size"),
+                size=plan.size,
                 callback_url=callback_url,
-                duration=outcome.duration,
+                duration=duration if outcome.duration is None else outcome.duration,
                 failure=failure_for(outcome.error) if outcome.error is not None else None,
                 stuck=bool(outcome.stuck),
                 wall=self.clock.wall(),
+                image_count=len(plan.images),
+                estimated_time=plan.estimated_time if settings.estimated_time is None else settings.estimated_time,
+                credits=credits,
             )
             self.store.create_task(task, now)
             self.idempotency.remember(key, idempotency_key, digest, task.id)
@@ -280,22 +305,26 @@ class MockBackend:
         record.add_note(task_id=task.id)
         return Created(task)
 
-    def _validate_create(self, payload: Any, callback_url: Any) -> None:
-        """The spec's schema, with the values the settings accept beyond it."""
+    def _validate_create(self, payload: Any, callback_url: Any) -> tuple[Served, dict[str, Any]]:
+        """The body checked by its model's contract (the schema, then the rules a schema cannot
+        state), with the values the settings accept beyond it: how the model is served, and the
+        body as checked (an extra model's under the seed model's name)."""
         checked = payload
         if callback_url is not None and self.callbacks.policy.exempt_from_spec(callback_url):
             # An allowed host (--allow-callback-host) may take http, which the spec's pattern refuses.
             checked = {k: v for k, v in checked.items() if k != "callback_url"}
-        if isinstance(checked, dict) and self._extra_model(checked.get("model")):
-            # A model accepted by --extra-model/--any-model is checked as the spec's own model.
-            checked = {**checked, "model": CANONICAL_MODEL}
-        extra = self.settings.extra_models
+        served = self.catalogue.lookup(checked.get("model")) if isinstance(checked, dict) else None
+        if served is not None and served.extra:
+            # A model accepted by --extra-model/--any-model is checked as the seed's own model.
+            checked = {**checked, "model": served.contract.name}
+        extra = self.catalogue.extra_models
         self.validator.validate_body(CREATE_OPERATION, checked, extra_values={"model": extra} if extra else {})
-
-    def _extra_model(self, model: object) -> bool:
-        if not isinstance(model, str) or model == CANONICAL_MODEL or model in MODEL_ALIASES:
-            return False
-        return self.settings.any_model or model in self.settings.extra_models
+        if served is None or not isinstance(checked, dict):
+            raise InvalidRequest("Invalid request body", param="body")  # the schema refuses these first
+        problem = served.contract.size_problem(checked)
+        if problem is not None:
+            raise InvalidRequest(problem, param="size")
+        return served, checked
 
     def _replay(self, key: str, idempotency_key: str | None, digest: bytes) -> Task | None:
         """The first task again, for a create retried with the same ``Idempotency-Key`` and

@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--task-duration",
         type=_setting("task_duration"),
         metavar="SECONDS",
-        help="mock seconds from create to finish (default 10)",
+        help="mock seconds from create to finish (default: the model's, 10 for Nano Banana)",
     )
     serve.add_argument(
         "--speed", type=_setting("speed"), metavar="FACTOR", help="run mock time FACTOR times faster (default 1)"
@@ -160,9 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         dest="extra_models",
         metavar="NAME",
-        help="accept this model name too, answered as a Nano Banana task under that name (repeatable)",
+        help="accept a model name the image family lacks, answered as a Nano Banana task under that name (repeatable)",
     )
-    serve.add_argument("--any-model", action="store_true", default=None, help="accept every model name")
+    serve.add_argument(
+        "--any-model", action="store_true", default=None, help="accept every model name (unknown ones as Nano Banana)"
+    )
     serve.add_argument(
         "--api-key",
         action="append",

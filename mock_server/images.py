@@ -1,13 +1,15 @@
-"""Result images: real PNG files at the requested aspect ratio, made without any imaging
+"""Result images: real PNG files at each model's result size, made without any imaging
 library, and the unguessable names of their links.
 
-The pixel sizes are those Nano Banana (Gemini 2.5 Flash Image) produces for each ratio.
-``auto`` follows the first reference image in the real service; the mock cannot look at
-reference images (it never downloads them), so ``auto`` gives 1:1.
+A task's ``size`` is the ``WIDTHxHEIGHT`` its model's contract planned
+(``evolink_spec.family``: Nano Banana's own pixels per ratio, a tier's pixels, or the pixel
+size asked for). ``auto`` follows the first reference image in the real service; the mock
+cannot look at reference images (it never downloads them), so ``auto`` gives 1:1.
 
 An image is a palette PNG: a vertical gradient with a diagonal band of the inverse colours.
 The pixels (the compressed ``IDAT``) depend only on the size, so they are rendered once per
-size and kept (seven sizes: the cache is bounded); what differs per task is the palette
+size and kept (the last ``RENDERED_SIZES`` sizes: the cache is bounded; a 4096x4096 render
+takes about 0.3 s once); what differs per task is the palette
 (``PLTE``, 768 bytes), whose two colours come from the seed and the task id. Serving an
 image costs a few microseconds, not a render.
 
@@ -26,21 +28,12 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterable
 from functools import lru_cache
 
-from evolink_spec import TASK_ID_PREFIX, Model, SpecMismatch, facts
+from evolink_spec import TASK_ID_PREFIX, facts
 
-SIZES: dict[str, tuple[int, int]] = {
-    "1:1": (1024, 1024),
-    "2:3": (832, 1248),
-    "3:2": (1248, 832),
-    "3:4": (864, 1184),
-    "4:3": (1184, 864),
-    "16:9": (1344, 768),
-    "9:16": (768, 1344),
-}
-AUTO_RATIO = "1:1"
+RENDERED_SIZES = 32
+"""Sizes whose pixels stay rendered (each a few kilobytes compressed)."""
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_TOKEN_BYTES = 16
 _LEVELS = 128  # gradient steps: palette entries 0-127, their inverses 128-255
@@ -48,19 +41,15 @@ _INVERT = bytes(255 - value for value in range(256))
 _NAME = re.compile(rf"^({re.escape(TASK_ID_PREFIX)}[A-Za-z0-9-]{{1,100}})_(\d{{1,3}})-([0-9a-f]{{32}})\.png$")
 
 
-def check_sizes(models: Iterable[Model]) -> None:
-    """``SpecMismatch`` unless every size a model documents (but its default) has pixel dimensions."""
-    for model in models:
-        if missing := set(model.sizes) - {model.default_size} - set(SIZES):
-            raise SpecMismatch(f"images.py has no pixel size for {model.name}'s sizes {sorted(missing)}")
-
-
-check_sizes(facts().models.values())
-
-
 def dimensions(size: str | None) -> tuple[int, int]:
-    """Width and height in pixels for a requested ``size`` (``auto`` and none mean 1:1)."""
-    return SIZES.get(size or AUTO_RATIO, SIZES[AUTO_RATIO])
+    """Width and height of a result image. A task's ``size`` is ``WIDTHxHEIGHT``; anything else
+    (a ratio, ``auto``, none: a task recorded before the family) is read with Nano Banana's
+    table, the seed model's."""
+    width, separator, height = (size or "").partition("x")
+    if separator and width.isdigit() and height.isdigit():
+        return int(width), int(height)
+    output = facts().model(facts().default_model).output
+    return output.of_ratio(size if size is not None and size in output.table else output.auto, None)
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -70,7 +59,7 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 _IEND = _chunk(b"IEND", b"")
 
 
-@lru_cache(maxsize=len(SIZES))
+@lru_cache(maxsize=RENDERED_SIZES)
 def _pixels(width: int, height: int) -> tuple[bytes, bytes]:
     """The ``IHDR`` and ``IDAT`` chunks of an image of that size: palette indices, the
     gradient's step per row with a diagonal band of the inverse entries. Rendered once per size."""

@@ -34,7 +34,11 @@ _SETTINGS = ("task_duration", "seed", "clock", "speed")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("nanobanana_mock_config", "YAML config file (accounts, rules) for every nanobanana_mock", default="")
-    parser.addini("nanobanana_mock_task_duration", "task duration in mock seconds (default 10)", default="")
+    parser.addini(
+        "nanobanana_mock_task_duration",
+        "task duration in mock seconds (default: the model's, 10 for Nano Banana)",
+        default="",
+    )
     parser.addini("nanobanana_mock_seed", "seed of the mock's random sources (default 1)", default="")
     parser.addini("nanobanana_mock_clock", "virtual (default) or real", default="")
 

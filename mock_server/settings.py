@@ -39,15 +39,17 @@ class Settings:
     port: int = 8000
     seed: int | None = None
     """Seed of the one random source (ids, plans, images). None: drawn at start and logged."""
-    task_duration: float = 10.0
-    """Mock seconds from create to finish. The first tenth of it the task is pending."""
+    task_duration: float | None = None
+    """Mock seconds from create to finish (the first tenth of it the task is pending). None:
+    each model's own (its estimate scaled as Nano Banana's 10 s for 45 s; ``catalogue.py``)."""
     speed: float = 1.0
     """A real clock runs this many times faster than the wall clock."""
     clock: str = "real"
     """``real`` or ``virtual`` (moves only through POST /__mock/clock/advance)."""
-    estimated_time: int = 45
-    """``task_info.estimated_time`` in answers: the provider's own estimate."""
-    credits_per_task: float = 1.6
+    estimated_time: int | None = None
+    """``task_info.estimated_time`` in answers. None: each model's documented estimate."""
+    credits_per_task: float | None = None
+    """Credits each create reserves. None: each model's documented ``credits_reserved``."""
     max_body_bytes: int = MIB
     retention: float = 86_400.0
     """Mock seconds a finished task stays queryable (its result links live as long)."""
@@ -122,8 +124,15 @@ class Settings:
 Check = Callable[[Any], Any]
 
 
-def _number(minimum: float | None = None, maximum: float | None = None, above: float | None = None) -> Check:
-    return lambda value: finite_float(value, minimum=minimum, maximum=maximum, above=above)
+def _number(
+    minimum: float | None = None, maximum: float | None = None, above: float | None = None, optional: bool = False
+) -> Check:
+    def check(value: Any) -> float | None:
+        if optional and value is None:
+            return None
+        return finite_float(value, minimum=minimum, maximum=maximum, above=above)
+
+    return check
 
 
 def _whole(minimum: int | None = None, maximum: int | None = None, optional: bool = False) -> Check:
@@ -195,11 +204,11 @@ _CHECKS: dict[str, Check] = {
     "host": _text(optional=False),
     "port": _whole(0, 65535),
     "seed": _whole(optional=True),
-    "task_duration": _SECONDS,
+    "task_duration": _number(minimum=0, maximum=MAX_SECONDS, optional=True),
     "speed": _number(above=0, maximum=MAX_SPEED),
     "clock": _choice(CLOCKS),
-    "estimated_time": _whole(0),
-    "credits_per_task": _number(minimum=0),
+    "estimated_time": _whole(0, optional=True),
+    "credits_per_task": _number(minimum=0, optional=True),
     "max_body_bytes": _whole(1),
     "retention": _SECONDS,
     "result_ttl": _SECONDS,

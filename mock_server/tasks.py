@@ -33,7 +33,7 @@ USER_GROUP = "default"
 CANONICAL_MODEL = facts().default_model
 MODEL_ALIASES = {name: canonical for name, canonical in facts().model_names.items() if name != canonical}
 """Other names of the spec's models, each to the canonical name answers carry."""
-DEFAULT_SIZE = facts().model(CANONICAL_MODEL).default_size
+DEFAULT_SIZE = str(facts().model(CANONICAL_MODEL).default_size)
 
 
 @dataclass(slots=True)
@@ -61,6 +61,8 @@ class TaskFactory:
     """Mints task ids and plans from the seeded source."""
 
     def __init__(self, random: SeededRandom, *, duration: float, estimated_time: int, credits: float) -> None:
+        """``duration``, ``estimated_time`` and ``credits``: what a task gets when its create
+        does not say (the backend passes each model's own)."""
         self.random = random
         self.duration = duration
         self.estimated_time = estimated_time
@@ -81,11 +83,16 @@ class TaskFactory:
         failure: Failure | None = None,
         stuck: bool = False,
         wall: float | None = None,
+        image_count: int = 1,
+        estimated_time: int | None = None,
+        credits: float | None = None,
     ) -> Task:
         """A new task, its plan starting at mock time ``now``. Its id carries the second it was
         received and ``created`` is one second later, as in the answers observed from the
         provider (never assume they are equal), both in ``wall`` time (``Clock.wall()``;
-        default ``now``), which a sped-up clock's ``now`` runs ahead of."""
+        default ``now``), which a sped-up clock's ``now`` runs ahead of. ``size`` is the
+        ``WIDTHxHEIGHT`` of each of its ``image_count`` results; ``duration``,
+        ``estimated_time`` and ``credits`` default to the factory's."""
         stamp = now if wall is None else wall
         task_id = self.new_id(stamp)
         plan = make_plan(
@@ -94,6 +101,7 @@ class TaskFactory:
             failure=failure,
             stuck=stuck,
             fail_at_start=failure is not None and failure.code in CALLER_FIXABLE,
+            image_count=image_count,
         )
         # Keys, models and sizes repeat across tasks: interned, each is stored once.
         return Task(
@@ -104,8 +112,8 @@ class TaskFactory:
             size=sys.intern(size or DEFAULT_SIZE),
             plan=plan,
             callback_url=callback_url,
-            estimated_time=self.estimated_time,
-            credits=self.credits,
+            estimated_time=self.estimated_time if estimated_time is None else estimated_time,
+            credits=self.credits if credits is None else credits,
         )
 
 

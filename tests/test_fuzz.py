@@ -28,6 +28,7 @@ import pytest
 
 from tests.support.servers import running
 
+ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-fuzz"
 LISTINGS = ("requests", "tasks", "callbacks")
 OTHER_ADMIN = ("/__mock/health", "/__mock/clock", "/__mock/rules", "/__mock/accounts")
@@ -96,7 +97,9 @@ def test_fuzz__schemathesis_finds_nothing_and_every_admin_listing_still_answers(
             "--request-timeout",
             "30",
         ]
-        run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900)
+        # Positive data keeps only pixel sizes their model accepts (tests/fuzz_hooks.py).
+        env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.fuzz_hooks", "PYTHONPATH": str(ROOT)}
+        run = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=900, env=env)
         assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
         with httpx.Client(base_url=url, timeout=30) as http:
             headers = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}

@@ -1,17 +1,17 @@
-"""Result images: real PNGs at every documented size, cheap to serve, and unguessable link names."""
+"""Result images: real PNGs at every size a model plans, cheap to serve, and unguessable link names."""
 
 from __future__ import annotations
 
 import struct
 import zlib
-from dataclasses import replace
 
 import pytest
 
-from evolink_spec import SpecMismatch, facts
+from evolink_spec import facts
 from mock_server import images
 from mock_server.images import (
-    SIZES,
+    RENDERED_SIZES,
+    dimensions,
     image_name,
     new_link_token,
     parse_image_name,
@@ -35,16 +35,22 @@ def chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     return found
 
 
+NANO_BANANA = facts().model("nano-banana-beta").output.table
+SIZES = {f"{width}x{height}": (width, height) for width, height in NANO_BANANA.values()}
+
+
 @pytest.mark.parametrize(
-    ("size", "dimensions"), [(size, dims) for size, dims in SIZES.items()] + [("auto", (1024, 1024))]
+    ("size", "expected"),
+    [(size, dims) for size, dims in SIZES.items()] + [("2880x2880", (2880, 2880)), ("1536x376", (1536, 376))],
 )
-def test_render_png__is_a_complete_png_of_the_documented_size(size: str, dimensions: tuple[int, int]) -> None:
+def test_render_png__is_a_complete_png_of_the_planned_size(size: str, expected: tuple[int, int]) -> None:
     data = render_png(f"7:task-unified-1-abcdefgh_0-{size}", size)
-    assert png_dimensions(data) == dimensions
+    assert png_dimensions(data) == expected
+    width, height = expected
     parts = dict(chunks(data))
     assert [kind for kind, _ in chunks(data)] == [b"IHDR", b"PLTE", b"IDAT", b"IEND"]
-    width, height, depth, colour_type = struct.unpack(">IIBB", parts[b"IHDR"][:10])
-    assert (width, height, depth, colour_type) == (*dimensions, 8, 3)
+    found = struct.unpack(">IIBB", parts[b"IHDR"][:10])
+    assert found == (*expected, 8, 3)
     assert len(parts[b"PLTE"]) == 3 * 256
     pixels = zlib.decompress(parts[b"IDAT"])
     assert len(pixels) == height * (width + 1)
@@ -73,7 +79,16 @@ def test_render_png__renders_the_pixels_once_per_size_whatever_the_keys() -> Non
             render_png(f"1:task-unified-1-abcdefgh_{index}", size)
     info = images._pixels.cache_info()
     assert (info.misses, info.currsize) == (len(SIZES), len(SIZES))
-    assert info.maxsize == len(SIZES)
+    assert info.maxsize == RENDERED_SIZES
+
+
+@pytest.mark.parametrize(
+    ("ratio", "pixels"), list(NANO_BANANA.items()) + [("auto", (1024, 1024)), (None, (1024, 1024))]
+)
+def test_dimensions__read_a_ratio_recorded_before_the_family_with_nano_bananas_table(
+    ratio: str | None, pixels: tuple[int, int]
+) -> None:
+    assert dimensions(ratio) == pixels
 
 
 def test_link_token__is_random_and_not_from_the_seeded_source() -> None:
@@ -108,11 +123,9 @@ def test_parse_image_name__refuses_anything_else(name: str) -> None:
     assert parse_image_name(name) is None
 
 
-def test_check_sizes__accepts_every_documented_size() -> None:
-    images.check_sizes(facts().models.values())
-
-
-def test_check_sizes__refuses_a_size_without_pixel_dimensions() -> None:
-    model = replace(facts().model("nano-banana-beta"), sizes=("auto", "1:1", "21:9"))
-    with pytest.raises(SpecMismatch, match="21:9"):
-        images.check_sizes([model])
+def test_every_models_sizes__have_pixel_dimensions() -> None:
+    # What images.py once checked of its own table: every model now plans its own pixels.
+    for model in facts().models.values():
+        for size in model.sizes:
+            (width, height), *_ = model.plan({"model": model.name, "size": size}).images
+            assert width > 0 and height > 0, (model.name, size)

@@ -11,7 +11,9 @@ from mock_server.settings import Settings, check_setting, env_names, env_values,
 
 def test_defaults() -> None:
     settings = Settings()
-    assert (settings.host, settings.port, settings.clock, settings.task_duration) == ("127.0.0.1", 8000, "real", 10.0)
+    assert (settings.host, settings.port, settings.clock, settings.task_duration) == ("127.0.0.1", 8000, "real", None)
+    # None: each model's own duration, estimate and credits (mock_server/catalogue.py).
+    assert (settings.estimated_time, settings.credits_per_task) == (None, None)
     assert settings.max_body_bytes == 1024 * 1024
 
 

@@ -74,13 +74,16 @@ def test_facts__come_from_the_bundle() -> None:
 
 def test_models__are_keyed_by_canonical_name_and_reached_by_alias() -> None:
     found = facts()
-    assert list(found.models) == ["nano-banana-beta"]
+    assert list(found.models)[0] == "nano-banana-beta"  # the seed's model first, then the family
+    assert {"gpt-image-2", "z-image-turbo", "gemini-3-pro-image-preview"} <= set(found.models)
     model = found.model("gemini-2.5-flash-image")
     assert model.name == "nano-banana-beta"
-    assert model.aliases == ("gemini-2.5-flash-image",)
+    assert tuple(model.aliases) == ("gemini-2.5-flash-image",)
     assert model.sizes == ("auto", "1:1", "2:3", "3:2", "4:3", "3:4", "16:9", "9:16")
     assert (model.default_size, model.max_image_urls, model.max_prompt_length) == ("auto", 5, 2000)
-    assert found.model_names == {"nano-banana-beta": "nano-banana-beta", "gemini-2.5-flash-image": "nano-banana-beta"}
+    assert found.model_names["gemini-2.5-flash-image"] == found.model_names["nano-banana-beta"] == "nano-banana-beta"
+    assert found.model_names["gpt-image-2"] == "gpt-image-2"
+    assert found.family.model("gemini-2.5-flash-image") is model
     with pytest.raises(KeyError):
         found.model("nano-banana-2")
 
@@ -166,6 +169,7 @@ def test_evolink_spec__depends_on_neither_the_mock_nor_the_suite() -> None:
         "enum",
         "functools",
         "json",
+        "math",
         "pathlib",
         "re",
         "typing",

@@ -88,7 +88,7 @@ async def test_health__says_what_the_mock_runs_with(client: httpx.AsyncClient) -
         "seed": 7,
         "clock": "virtual",
         "speed": 1.0,
-        "task_duration": 10.0,
+        "task_duration": None,  # each model's own
         "tasks": 0,
     }
 
