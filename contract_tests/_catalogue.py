@@ -255,14 +255,17 @@ def _create_facts() -> list[Fact]:
             )
         )
         images = model.max_image_urls
-        found.append(
-            Fact(
-                scoped("create.image_urls.max-items", model),
-                f"{images} reference images are accepted, {images + 1} refused with 400",
-                _source(f"{REQUEST_SCHEMA}/properties/image_urls/maxItems", _property_target("image_urls"), "maxItems"),
-                "edge",
+        if images is not None:  # a model that takes no reference images states no count
+            found.append(
+                Fact(
+                    scoped("create.image_urls.max-items", model),
+                    f"{images} reference images are accepted, {images + 1} refused with 400",
+                    _source(
+                        f"{REQUEST_SCHEMA}/properties/image_urls/maxItems", _property_target("image_urls"), "maxItems"
+                    ),
+                    "edge",
+                )
             )
-        )
     accepted, refused = documented_extensions()
     items_source = _source(
         f"{REQUEST_SCHEMA}/properties/image_urls/items/pattern", _property_target("image_urls") + ".items", "pattern"

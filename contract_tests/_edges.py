@@ -193,14 +193,15 @@ def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
             )
         )
         images = model.max_image_urls
-        urls = [f"https://{PROBE_HOST}/ref-{index}.png" for index in range(images + 1)]
-        found.append(
-            Refusal(
-                scoped("create.image_urls.max-items", model),
-                f"{images + 1} reference images{of}",
-                body=_with(**on, image_urls=urls),
+        if images is not None:  # a model that takes no reference images states no count
+            urls = [f"https://{PROBE_HOST}/ref-{index}.png" for index in range(images + 1)]
+            found.append(
+                Refusal(
+                    scoped("create.image_urls.max-items", model),
+                    f"{images + 1} reference images{of}",
+                    body=_with(**on, image_urls=urls),
+                )
             )
-        )
     for ext in documented_extensions()[1]:
         found.append(
             Refusal(
@@ -284,14 +285,15 @@ def insides() -> list[Inside]:
                 {**on, "prompt": prompt_of(prompt_limit)},
             )
         )
-        urls = [f"https://{PROBE_HOST}/ref-{index}.png" for index in range(model.max_image_urls)]
-        found.append(
-            Inside(
-                (scoped("create.image_urls.max-items", model),),
-                f"{model.max_image_urls} reference images{of}",
-                {**on, "image_urls": urls},
+        if model.max_image_urls is not None:
+            urls = [f"https://{PROBE_HOST}/ref-{index}.png" for index in range(model.max_image_urls)]
+            found.append(
+                Inside(
+                    (scoped("create.image_urls.max-items", model),),
+                    f"{model.max_image_urls} reference images{of}",
+                    {**on, "image_urls": urls},
+                )
             )
-        )
     for ext in documented_extensions()[0]:
         found.append(
             Inside(
