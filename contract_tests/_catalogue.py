@@ -144,9 +144,14 @@ def scoped(name: str, model: Model, value: str | None = None) -> str:
     return f"{name}[{model.name}/{value}]" if several else f"{name}[{value}]"
 
 
-def model_members(model: Model) -> dict[str, str]:
-    """The body members that reach ``model`` (none for the default one)."""
-    return {} if model.name == canonical_model() else {"model": model.name}
+def model_members(model: Model) -> dict[str, Any]:
+    """The body members that reach ``model`` (none for the default one), with the one
+    reference image a model that needs one must be sent (on a host that never resolves)."""
+    members: dict[str, Any] = {} if model.name == canonical_model() else {"model": model.name}
+    if model.image_urls is not None and model.image_urls.required:
+        extension = model.image_urls.extensions[0] if model.image_urls.extensions else "png"
+        members["image_urls"] = [f"https://contract-probe.invalid/ref-0.{extension}"]
+    return members
 
 
 def callback_url_limit() -> int:
@@ -237,14 +242,15 @@ def _create_facts() -> list[Fact]:
                     "edge",
                 )
             )
-        found.append(
-            Fact(
-                scoped("create.size.refused-unknown", model),
-                f"a create of {model.name} with a size outside its documented ratios is refused with 400",
-                f"bundle: {REQUEST_SCHEMA}/properties/size/enum",
-                "edge",
+        if model.sizes:  # free pixel sizes only: no listed ratio to step outside of (the edges skip it too)
+            found.append(
+                Fact(
+                    scoped("create.size.refused-unknown", model),
+                    f"a create of {model.name} with a size outside its documented ratios is refused with 400",
+                    f"bundle: {REQUEST_SCHEMA}/properties/size/enum",
+                    "edge",
+                )
             )
-        )
         prompt_limit = model.max_prompt_length
         found.append(
             Fact(

@@ -169,6 +169,10 @@ def _with(**changes: Any) -> dict[str, Any]:
 _DROP = object()
 
 
+UNDOCUMENTED_SIZE = "7:5"
+"""A ratio no model of the family lists, and no ``WIDTHxHEIGHT`` pixel size."""
+
+
 def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
     """Every probe just outside an edge, each in its own request."""
     found = [
@@ -179,11 +183,14 @@ def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
     for model in models():
         on = model_members(model)
         of = f" ({model.name})" if on else ""
-        found.append(
-            Refusal(
-                scoped("create.size.refused-unknown", model), f"an undocumented size{of}", body=_with(**on, size="5:4")
+        if model.sizes:  # a model whose size is only free pixels lists no ratio to step outside of
+            found.append(
+                Refusal(
+                    scoped("create.size.refused-unknown", model),
+                    f"an undocumented size{of}",
+                    body=_with(**on, size=UNDOCUMENTED_SIZE),
+                )
             )
-        )
         prompt_limit = model.max_prompt_length
         found.append(
             Refusal(
@@ -199,7 +206,7 @@ def refusals(skip_hosts: Iterable[str] = ()) -> list[Refusal]:
                 Refusal(
                     scoped("create.image_urls.max-items", model),
                     f"{images + 1} reference images{of}",
-                    body=_with(**on, image_urls=urls),
+                    body=_with(**{**on, "image_urls": urls}),
                 )
             )
     for ext in documented_extensions()[1]:
@@ -267,7 +274,7 @@ def insides() -> list[Inside]:
                 Inside(
                     (f"create.model.accepted[{name}]", *((f"create.model.alias[{name}]",) if alias else ())),
                     f"model {name}",
-                    {"model": name},
+                    {**model_members(model), "model": name},
                     answered_model=model.name if alias else None,
                 )
             )
