@@ -16,6 +16,7 @@ limits and examples), so a change to the spec changes the catalogue without a Py
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache
@@ -118,11 +119,35 @@ def documented_extensions() -> tuple[tuple[str, ...], tuple[str, ...]]:
     return accepted, refused
 
 
+MODELS_VARIABLE = "NANOBANANA_CONTRACT_MODELS"
+"""Comma-separated model names (or aliases): probe only these models' own facts
+(``contract --models``); unset, every documented model."""
+
+
+def selected_models() -> frozenset[str] | None:
+    """The canonical names ``$NANOBANANA_CONTRACT_MODELS`` selects, or None for every model.
+    Raises ``ValueError`` naming a name the spec does not document."""
+    value = os.environ.get(MODELS_VARIABLE, "").strip()
+    if not value:
+        return None
+    documented = spec_facts()
+    chosen: set[str] = set()
+    for name in filter(None, (part.strip() for part in value.split(","))):
+        try:
+            chosen.add(documented.model(name).name)
+        except KeyError:
+            known = ", ".join(sorted(documented.model_names))
+            raise ValueError(f"unknown model {name!r} in {MODELS_VARIABLE}; documented: {known}") from None
+    return frozenset(chosen) or None
+
+
 def models() -> tuple[Model, ...]:
-    """Every documented model (``evolink_spec``), the default one first."""
+    """Every documented model (``evolink_spec``) the run selects, the default one first."""
     found = spec_facts().models
     default = spec_facts().default_model
-    return tuple(sorted(found.values(), key=lambda model: model.name != default))
+    chosen = selected_models()
+    kept = [model for model in found.values() if chosen is None or model.name in chosen]
+    return tuple(sorted(kept, key=lambda model: model.name != default))
 
 
 def canonical_model() -> str:

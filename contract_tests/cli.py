@@ -108,6 +108,12 @@ def add_parser(subparsers: argparse._SubParsersAction[_ParserT]) -> _ParserT:
         help="run the edge probes against the mock in-process too and list where they disagree "
         "(default: only against the real API)",
     )
+    parser.add_argument(
+        "--models",
+        metavar="NAME[,NAME]",
+        help="probe only these models' own facts (names or aliases; default every documented model; "
+        "also $NANOBANANA_CONTRACT_MODELS)",
+    )
     parser.add_argument("-k", dest="keyword", metavar="EXPR", help="only tests matching EXPR (pytest -k)")
     parser.add_argument("-v", "--verbose", action="store_true", help="list every test as it runs")
     return parser
@@ -177,6 +183,15 @@ def run(options: RunOptions, *, keyword: str | None = None, verbose: bool = Fals
 
 def run_command(args: argparse.Namespace) -> int:
     """The ``contract`` subcommand."""
+    from ._catalogue import MODELS_VARIABLE, selected_models
+
+    if args.models is not None:
+        os.environ[MODELS_VARIABLE] = args.models
+    try:
+        selected_models()
+    except ValueError as exc:
+        print(f"nanobanana-mock contract: {exc}", file=sys.stderr)
+        return 2
     if args.list_facts:
         from ._catalogue import render_list
 

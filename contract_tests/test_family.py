@@ -23,11 +23,13 @@ import pytest
 import requests
 
 from contract_tests import _suite
+from contract_tests._catalogue import selected_models
 from contract_tests._failures import BudgetExhausted, ContractViolation
 from contract_tests._family import Case, cases, minimal
 from contract_tests._invariants import error_envelope_violations, excerpt, parse_json
 from contract_tests._target import Client
 from evolink_spec import CREATE_PATH, Model, facts
+from evolink_spec.family import ModelContract
 
 CREATE = f"POST {CREATE_PATH}"
 SPEND_ORDER = (
@@ -98,6 +100,16 @@ def _judge_acceptance(case: Case, contract: Model, answer: requests.Response) ->
     ]
 
 
+def _selected(name: str) -> bool:
+    chosen = selected_models()
+    return chosen is None or name in chosen
+
+
+def _contracts() -> list[ModelContract]:
+    """The models this run probes (``contract --models``; every model by default)."""
+    return [contract for contract in facts().family.models.values() if _selected(contract.name)]
+
+
 def _accepted_side(client: Client) -> list[Case]:
     """The accepted cases to send: all of them, or on a paid budget one per model in ``SPEND_ORDER``."""
     family = facts().family
@@ -105,13 +117,14 @@ def _accepted_side(client: Client) -> list[Case]:
     if left is None:
         return [
             case
-            for contract in family.models.values()
+            for contract in _contracts()
             for case in cases(contract, every_value=False)
             if case.refused_param is None
         ]
     spend = left
-    chosen = [minimal(family.model(name), sent=name) for name in SPEND_ORDER[:spend]]
-    skipped = [name for name in family.names if name not in SPEND_ORDER[:spend]]
+    order = [name for name in SPEND_ORDER if _selected(family.model(name).name)]
+    chosen = [minimal(family.model(name), sent=name) for name in order[:spend]]
+    skipped = [name for name in family.names if name not in order[:spend] and _selected(family.model(name).name)]
     client.note(
         "family: accepted creates spent on "
         + (", ".join(case.model for case in chosen) or "no model")
@@ -127,9 +140,7 @@ def test_family_limits(name: str) -> None:
     target = suite.target(name)
     client = suite.client(target)
     family = facts().family
-    refusals = [
-        case for contract in family.models.values() for case in cases(contract, every_value=False) if case.refused_param
-    ]
+    refusals = [case for contract in _contracts() for case in cases(contract, every_value=False) if case.refused_param]
     found: list[ContractViolation] = []
     sent = 0
     for case in refusals + _accepted_side(client):

@@ -12,14 +12,12 @@ hang past the 10 s timeout), so they run side by side, once per module.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import strategies as st
 
-from contract_tests import _catalogue as catalogue, _spec_sources as spec_sources
 from contract_tests._auth_probes import probe_auth
 from contract_tests._callback_receiver import Receiver
 from contract_tests._callbacks import CallbackRun, poller
@@ -32,17 +30,6 @@ from contract_tests._target import Target
 from tests.support.drifting_api import DRIFTS, OTHER, OWNER, StandIn, serving
 
 BODY = {"model": "nano-banana-beta", "prompt": "a red square"}
-
-
-@pytest.fixture(autouse=True)
-def nano_banana_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The stand-in speaks the seed's one model (Nano Banana), so the probes judged here are
-    the ones a one-model spec gives; the family's models are probed against the mock
-    (``contract_tests/test_family.py``, ``tests/test_family_mock.py``)."""
-    documented = spec_sources.spec_facts()
-    default = documented.default_model
-    one_model = dataclasses.replace(documented, models={default: documented.models[default]})
-    monkeypatch.setattr(catalogue, "spec_facts", lambda: one_model)
 
 
 TARGET = "live"

@@ -41,7 +41,7 @@ def test_catalogue__names_are_unique_and_every_fact_has_a_source() -> None:
 def test_catalogue__lists_every_size_and_model_the_bundle_states() -> None:
     schema = load_bundle()["components"]["schemas"]["ImageGenerationRequest"]["properties"]
     names = {fact.name for fact in catalogue()}
-    assert {f"create.size.accepted[{size}]" for size in schema["size"]["enum"]} <= names
+    assert {f"create.size.accepted[nano-banana-beta/{size}]" for size in schema["size"]["enum"]} <= names
     assert {f"create.model.accepted[{model}]" for model in schema["model"]["enum"]} <= names
     assert "create.model.alias[gemini-2.5-flash-image]" in names
     assert next(f for f in catalogue() if f.name == "create.model.alias[gemini-2.5-flash-image]").source.startswith(
@@ -60,13 +60,16 @@ def edited_bundle(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
 
 
 def test_catalogue__follows_a_changed_bundle(edited_bundle: dict[str, Any]) -> None:
-    properties = edited_bundle["components"]["schemas"]["ImageGenerationRequest"]["properties"]
-    properties["size"]["enum"].append("21:9")
-    properties["prompt"]["maxLength"] = 1234
+    schema = edited_bundle["components"]["schemas"]["ImageGenerationRequest"]
+    schema["properties"]["size"]["enum"].append("21:9")
+    schema["properties"]["prompt"]["maxLength"] = 1234
+    # The bundle also carries the model's facts beside its schema (``x-evolink-model``).
+    schema["x-evolink-model"]["size"]["ratios"].append("21:9")
+    schema["x-evolink-model"]["prompt"]["max_length"] = 1234
     facts = {fact.name: fact for fact in catalogue()}
-    assert "create.size.accepted[21:9]" in facts
-    assert "1234 characters is accepted, 1235 refused" in facts["create.prompt.max-length"].statement
-    probe = next(p for p in refusals() if p.fact == "create.prompt.max-length")
+    assert "create.size.accepted[nano-banana-beta/21:9]" in facts
+    assert "1234 characters is accepted, 1235 refused" in facts["create.prompt.max-length[nano-banana-beta]"].statement
+    probe = next(p for p in refusals() if p.fact == "create.prompt.max-length[nano-banana-beta]")
     assert len(probe.body["prompt"]) == 1235
 
 
@@ -99,7 +102,12 @@ def test_ledger__a_broken_sighting_wins_and_the_first_reason_stays() -> None:
 @pytest.mark.parametrize(
     ("check", "title", "actual", "expected"),
     [
-        ("edges", "create.size.accepted[9:16]: valid create refused", "400", ["create.size.accepted[9:16]"]),
+        (
+            "edges",
+            "create.size.accepted[nano-banana-beta/9:16]: valid create refused",
+            "400",
+            ["create.size.accepted[nano-banana-beta/9:16]"],
+        ),
         ("task_state_consistent", "Status outside the documented set", "'running'", ["task.status-enum"]),
         ("error_envelope", "Undocumented code/type for 401", "401 with code/type x/y", ["error.envelope[401]"]),
         ("auth_required", "Request with a made-up key not refused with 401", "200", ["auth.made-up-key-401"]),
@@ -142,10 +150,13 @@ def test_edge_probes__stay_within_the_paid_task_budget_and_say_what_went_unprobe
     assert client.budget.paid_tasks == 3
     verdicts = {name: verdict for (_, name), verdict in ledger.verdicts.items()}
     assert all(verdict.state != BROKEN for verdict in verdicts.values())
-    assert verdicts["create.size.refused-unknown"].state == HELD  # refusals cost nothing
+    assert verdicts["create.size.refused-unknown[nano-banana-beta]"].state == HELD  # refusals cost nothing
     unprobed = [name for name, verdict in verdicts.items() if verdict.state == UNPROBED]
-    assert "create.size.accepted[9:16]" in unprobed
-    assert "paid-task budget used up (3 of 3 tasks created)" in verdicts["create.size.accepted[9:16]"].detail
+    assert "create.size.accepted[nano-banana-beta/9:16]" in unprobed
+    assert (
+        "paid-task budget used up (3 of 3 tasks created)"
+        in verdicts["create.size.accepted[nano-banana-beta/9:16]"].detail
+    )
 
 
 def test_step_summary__appended_when_github_names_a_file(tmp_path: Path) -> None:
@@ -196,18 +207,20 @@ def test_contract__a_drift_is_reported_in_every_output_and_compared_with_the_moc
         )
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-2000:]
     report = (tmp_path / "contract-report.md").read_text(encoding="utf-8")
-    assert _row(report, "create.size.accepted[9:16]") == "**broken**"
-    assert _row(report, "create.size.accepted[16:9]") == "held"
-    assert "- Fact: `create.size.accepted[9:16]`" in report
+    assert _row(report, "create.size.accepted[nano-banana-beta/9:16]") == "**broken**"
+    assert _row(report, "create.size.accepted[nano-banana-beta/16:9]") == "held"
+    assert "- Fact: `create.size.accepted[nano-banana-beta/9:16]`" in report
     assert _row(report, "callback.retry-delays") == "not probed"
     assert '-H "Authorization: Bearer ${EVOLINK_API_KEY:-' + OWNER + '}"' in report
     assert "## Real API and mock disagree" in report
     disagreement = next(
-        line for line in report.splitlines() if line.startswith("| `create.size.accepted[9:16]` | broken")
+        line
+        for line in report.splitlines()
+        if line.startswith("| `create.size.accepted[nano-banana-beta/9:16]` | broken")
     )
     assert "spec/overlay.yaml" in disagreement
     html = (tmp_path / "contract-report.html").read_text(encoding="utf-8")
-    assert '<tr class="broken"><td><code>create.size.accepted[9:16]</code>' in html
+    assert '<tr class="broken"><td><code>create.size.accepted[nano-banana-beta/9:16]</code>' in html
     assert "curl -sS -i -X POST" in html
     assert 'failures="0"' not in (tmp_path / "junit.xml").read_text(encoding="utf-8")
     assert summary.read_text(encoding="utf-8").startswith("# Contract report: FAILED")

@@ -59,14 +59,16 @@ class Drift:
 DRIFTS = {
     drift.name: drift
     for drift in (
-        Drift("prompt_limit_low", "create.prompt.max-length", "prompts over 1000 characters refused"),
-        Drift("prompt_limit_high", "create.prompt.max-length", "prompts up to 4000 characters accepted"),
+        Drift("prompt_limit_low", "create.prompt.max-length[nano-banana-beta]", "prompts over 1000 characters refused"),
+        Drift(
+            "prompt_limit_high", "create.prompt.max-length[nano-banana-beta]", "prompts up to 4000 characters accepted"
+        ),
         Drift("alias_refused", "create.model.accepted[gemini-2.5-flash-image]", "the legacy name is refused"),
         Drift("alias_not_mapped", "create.model.alias[gemini-2.5-flash-image]", "the legacy name answered as itself"),
-        Drift("size_missing", "create.size.accepted[9:16]", "size 9:16 refused"),
-        Drift("size_any", "create.size.refused-unknown", "any size accepted"),
-        Drift("images_max_low", "create.image_urls.max-items", "at most 3 reference images"),
-        Drift("images_max_high", "create.image_urls.max-items", "any number of reference images"),
+        Drift("size_missing", "create.size.accepted[nano-banana-beta/9:16]", "size 9:16 refused"),
+        Drift("size_any", "create.size.refused-unknown[nano-banana-beta]", "any size accepted"),
+        Drift("images_max_low", "create.image_urls.max-items[nano-banana-beta]", "at most 3 reference images"),
+        Drift("images_max_high", "create.image_urls.max-items[nano-banana-beta]", "any number of reference images"),
         Drift("webp_refused", "create.image_urls.format[webp]", ".webp reference images refused"),
         Drift("gif_accepted", "create.image_urls.format-refused[gif]", "any reference image format accepted"),
         Drift("upper_case_ext_refused", "create.image_urls.format[PNG]", "upper-case extensions refused"),
